@@ -1,0 +1,260 @@
+"""Server-side prepared statements, done by interpolation.
+
+The engine has no notion of bound parameters, so COM_STMT_PREPARE only finds the
+`?` placeholders, and COM_STMT_EXECUTE decodes the binary parameter values and
+writes each one into the SQL text as a correctly escaped MySQL literal before the
+statement runs like any other. The result comes back in the binary protocol.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import singledispatch
+
+from augurdb.server.mysql.columns import ColumnSpec, column_definition
+from augurdb.server.mysql.constants import CHARSET_UTF8MB4, FieldType
+from augurdb.server.mysql.packets import MalformedPacket, PayloadReader, eof_packet
+
+# Strings, quoted identifiers and comments may contain `?` that are not placeholders.
+_SKIP_OR_PLACEHOLDER = re.compile(
+    r"""'(?:[^'\\]|\\.|'')*'? | "(?:[^"\\]|\\.|"")*"? | `(?:[^`]|``)*`?
+      | --[ \t][^\n]* | --$ | \#[^\n]* | /\*.*?(?:\*/|$) | (\?)""",
+    re.VERBOSE | re.DOTALL | re.MULTILINE,
+)
+
+
+def placeholder_positions(sql: str) -> list[int]:
+    """Offsets of the `?` placeholders outside quotes, backticks and comments."""
+    return [m.start(1) for m in _SKIP_OR_PLACEHOLDER.finditer(sql) if m.group(1)]
+
+
+@dataclass
+class PreparedStatement:
+    """One COM_STMT_PREPARE: the SQL, where its placeholders are, and the last bound types."""
+
+    id: int
+    sql: str
+    positions: list[int]
+    param_types: list[tuple[int, bool]] | None = None
+    long_data: dict[int, bytearray] = field(default_factory=dict)
+
+    def render(self, params: list[object]) -> str:
+        """The SQL with every placeholder replaced by its parameter as a literal."""
+        pieces, last = [], 0
+        for pos, value in zip(self.positions, params, strict=True):
+            pieces += [self.sql[last:pos], sql_literal(value)]
+            last = pos + 1
+        pieces.append(self.sql[last:])
+        return "".join(pieces)
+
+
+def prepare_ok(stmt: PreparedStatement, deprecate_eof: bool) -> list[bytes]:
+    """The COM_STMT_PREPARE answer: statement id, counts, one definition per parameter.
+
+    We cannot know the result columns without running the statement, so we announce
+    none; clients take the columns sent with each execute's result set.
+    """
+    n = len(stmt.positions)
+    packets = [struct.pack("<BIHHBH", 0, stmt.id, 0, n, 0, 0)]
+    if n:
+        param = column_definition("?", ColumnSpec(FieldType.VAR_STRING, 0, charset=CHARSET_UTF8MB4))
+        packets += [param] * n
+        if not deprecate_eof:
+            packets.append(eof_packet())
+    return packets
+
+
+# ---- decoding COM_STMT_EXECUTE parameters ------------------------------------------------------
+
+
+def _int(size: int) -> Callable[[PayloadReader, bool], object]:
+    def decode(r: PayloadReader, unsigned: bool) -> object:
+        return int.from_bytes(r.bytes(size), "little", signed=not unsigned)
+
+    return decode
+
+
+def _float(fmt: str) -> Callable[[PayloadReader, bool], object]:
+    size = struct.calcsize(fmt)
+    return lambda r, _unsigned: struct.unpack(fmt, r.bytes(size))[0]
+
+
+def _temporal(r: PayloadReader, _unsigned: bool) -> object:
+    raw = PayloadReader(r.bytes(r.uint(1)))
+    if not raw.remaining():
+        return "0000-00-00 00:00:00"  # MySQL's zero date has no Python equivalent
+    year, month, day = raw.uint(2), raw.uint(1), raw.uint(1)
+    if not raw.remaining():
+        return date(year, month, day)
+    hour, minute, second = raw.uint(1), raw.uint(1), raw.uint(1)
+    micro = raw.uint(4) if raw.remaining() else 0
+    return datetime(year, month, day, hour, minute, second, micro)
+
+
+def _time(r: PayloadReader, _unsigned: bool) -> object:
+    raw = PayloadReader(r.bytes(r.uint(1)))
+    if not raw.remaining():
+        return timedelta(0)
+    negative, days = raw.uint(1), raw.uint(4)
+    hour, minute, second = raw.uint(1), raw.uint(1), raw.uint(1)
+    micro = raw.uint(4) if raw.remaining() else 0
+    delta = timedelta(days=days, hours=hour, minutes=minute, seconds=second, microseconds=micro)
+    return -delta if negative else delta
+
+
+def _text(r: PayloadReader, _unsigned: bool) -> object:
+    return _text_or_bytes(r.lenenc_bytes())
+
+
+def _blob(r: PayloadReader, _unsigned: bool) -> object:
+    return r.lenenc_bytes()
+
+
+def _decimal(r: PayloadReader, _unsigned: bool) -> object:
+    raw = r.lenenc_bytes()
+    try:
+        return Decimal(raw.decode("ascii"))
+    except (InvalidOperation, UnicodeDecodeError):
+        return _text_or_bytes(raw)
+
+
+def _text_or_bytes(raw: bytes) -> str | bytes:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+_DECODERS: dict[int, Callable[[PayloadReader, bool], object]] = {
+    FieldType.TINY: _int(1),
+    FieldType.SHORT: _int(2),
+    FieldType.YEAR: _int(2),
+    FieldType.LONG: _int(4),
+    FieldType.INT24: _int(4),
+    FieldType.LONGLONG: _int(8),
+    FieldType.FLOAT: _float("<f"),
+    FieldType.DOUBLE: _float("<d"),
+    FieldType.NULL: lambda _r, _u: None,
+    FieldType.DATE: _temporal,
+    FieldType.DATETIME: _temporal,
+    FieldType.TIMESTAMP: _temporal,
+    FieldType.TIME: _time,
+    FieldType.DECIMAL: _decimal,
+    FieldType.NEWDECIMAL: _decimal,
+    **{t: _text for t in (FieldType.VARCHAR, FieldType.VAR_STRING, FieldType.STRING, FieldType.ENUM,
+                          FieldType.SET, FieldType.JSON)},
+    **{t: _blob for t in (FieldType.TINY_BLOB, FieldType.MEDIUM_BLOB, FieldType.LONG_BLOB, FieldType.BLOB,
+                          FieldType.BIT, FieldType.GEOMETRY)},
+}
+
+
+def decode_execute(payload: bytes, statements: dict[int, PreparedStatement]) -> tuple[PreparedStatement, list[object]]:
+    """Statement and parameter values of a COM_STMT_EXECUTE payload (after the command byte).
+
+    Raises KeyError for an unknown statement id and MalformedPacket for bad contents.
+    """
+    r = PayloadReader(payload)
+    stmt = statements[r.uint(4)]
+    r.uint(1)  # cursor flags: we always send all rows at once, which clients accept
+    r.uint(4)  # iteration count, always 1
+    n = len(stmt.positions)
+    if not n:
+        return stmt, []
+    nulls = int.from_bytes(r.bytes((n + 7) // 8), "little")
+    if r.uint(1):
+        stmt.param_types = [(r.uint(1), bool(r.uint(1) & 0x80)) for _ in range(n)]
+    if stmt.param_types is None:
+        raise MalformedPacket("parameters were never bound")
+    params: list[object] = []
+    for i, (field_type, unsigned) in enumerate(stmt.param_types):
+        if nulls >> i & 1:
+            params.append(None)
+        elif i in stmt.long_data:
+            raw = bytes(stmt.long_data[i])
+            params.append(raw if _DECODERS.get(field_type) is _blob else _text_or_bytes(raw))
+        else:
+            decoder = _DECODERS.get(field_type)
+            if decoder is None:
+                raise MalformedPacket(f"unsupported parameter type {field_type}")
+            params.append(decoder(r, unsigned))
+    stmt.long_data.clear()
+    return stmt, params
+
+
+# ---- rendering values as MySQL literals -------------------------------------------------------
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", '"': '\\"', "\0": "\\0", "\n": "\\n", "\r": "\\r",
+                          "\x1a": "\\Z"})
+
+
+@singledispatch
+def sql_literal(value: object) -> str:
+    """`value` as a MySQL literal that parses back to exactly the same value."""
+    return _quote(str(value))
+
+
+@sql_literal.register
+def _(value: None) -> str:
+    return "NULL"
+
+
+@sql_literal.register
+def _(value: int) -> str:
+    return f"({value})" if value < 0 else str(value)  # parentheses keep `x-?` from turning into `x--1`
+
+
+@sql_literal.register
+def _(value: float) -> str:
+    if not math.isfinite(value):
+        return _quote(repr(value))
+    return f"({value!r})" if value < 0 else repr(value)
+
+
+@sql_literal.register
+def _(value: Decimal) -> str:
+    return _quote(str(value)) if not value.is_finite() else f"({value})" if value < 0 else str(value)
+
+
+@sql_literal.register
+def _(value: str) -> str:
+    return _quote(value)
+
+
+@sql_literal.register
+def _(value: bytes) -> str:
+    return f"X'{value.hex()}'"
+
+
+@sql_literal.register
+def _(value: date) -> str:
+    return f"CAST('{value.isoformat()}' AS DATE)"
+
+
+@sql_literal.register
+def _(value: datetime) -> str:
+    return f"CAST('{value.isoformat(sep=' ')}' AS DATETIME)"
+
+
+@sql_literal.register
+def _(value: time) -> str:
+    return f"CAST('{value.isoformat()}' AS TIME)"
+
+
+@sql_literal.register
+def _(value: timedelta) -> str:
+    micros = value // timedelta(microseconds=1)
+    sign = "-" if micros < 0 else ""
+    seconds, micro = divmod(abs(micros), 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    return f"CAST('{sign}{hours:02d}:{minute:02d}:{second:02d}.{micro:06d}' AS TIME)"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.translate(_ESCAPES) + "'"
