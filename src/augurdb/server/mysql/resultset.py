@@ -46,7 +46,8 @@ def encode_slice(columns: Sequence[pa.Array], codecs: Sequence[Codec], seq: int,
     return encode_rows(cells, seq, null_marker=True)
 
 
-def _slice_rows(table: pa.Table) -> int:
+def rows_per_slice(table: pa.Table) -> int:
+    """How many rows to encode at once so one slice holds about `_SLICE_BYTES` of data."""
     per_row = max(1, table.nbytes // max(1, table.num_rows))
     return max(_MIN_SLICE_ROWS, min(_MAX_SLICE_ROWS, _SLICE_BYTES // per_row))
 
@@ -67,7 +68,7 @@ async def send_result(stream: PacketStream, result: Result, *, binary: bool, dep
         stream.write(column_definition(field.name, codec.spec(arrow_type)))
     if not deprecate_eof:
         stream.write(eof_packet())
-    step = _slice_rows(table)
+    step = rows_per_slice(table)
     for start in range(0, table.num_rows, step):
         part = table.slice(start, step)
         try:

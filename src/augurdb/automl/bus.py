@@ -1,0 +1,89 @@
+"""The typed buses phases communicate through: each phase reads and writes only these fields."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .conformal import ClassificationConformal, RegressionConformal
+from .encoders.base import ColumnEncoder, Matrix
+from .features import FeatureLayout
+from .model import CandidateReport, TrainedModel
+from .options import LearnOptions, PredictOptions
+from .selection import DecisionRule
+from .splits import Split
+from .statistics import ColumnStats
+from .tasks import Task
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class LearnBus:
+    """State of one learn transaction, filled phase by phase."""
+
+    raw: pd.DataFrame
+    target: str
+    options: LearnOptions
+    dtype_dict: dict[str, str]
+    seed: int
+    budget: float
+    started: float = field(default_factory=time.monotonic)
+    # DataExtractor
+    data: pd.DataFrame | None = None
+    target_null_rows: int = 0
+    # StatsGenerator
+    stats: dict[str, ColumnStats] = field(default_factory=dict)
+    input_columns: list[str] = field(default_factory=list)
+    ignored: dict[str, str] = field(default_factory=dict)
+    task: Task | None = None
+    # DataVectorizer
+    values: dict[str, object] = field(default_factory=dict)
+    y: np.ndarray | None = None
+    classes: list | None = None
+    integer_target: bool = False
+    # DataEncoder
+    split: Split | None = None
+    encoders: dict[str, ColumnEncoder] = field(default_factory=dict)
+    layout: FeatureLayout | None = None
+    x: Matrix | None = None
+    # ModelTrainer
+    candidates: list[CandidateReport] = field(default_factory=list)
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # held-out outputs per mixer
+    trained: dict = field(default_factory=dict)  # mixer name -> Mixer
+    weights: dict[str, float] = field(default_factory=dict)
+    decision: DecisionRule | None = None
+    # Analysis
+    conformal: RegressionConformal | ClassificationConformal | None = None
+    accuracy: float = float("nan")
+    importances: dict[str, float] = field(default_factory=dict)
+    model: TrainedModel | None = None
+
+    @property
+    def deadline(self) -> float:
+        """time.monotonic() by which learn() must be done."""
+        return self.started + self.budget
+
+    def seconds_left(self) -> float:
+        """Budget still available."""
+        return self.deadline - time.monotonic()
+
+
+@dataclass
+class PredictBus:
+    """State of one predict transaction."""
+
+    raw: pd.DataFrame
+    options: PredictOptions
+    model: TrainedModel
+    stats: dict[str, ColumnStats] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)
+    x: Matrix | None = None
+    output: np.ndarray | None = None  # blended values or class probabilities
+    decided: np.ndarray | None = None  # values or class codes
+    contributions: np.ndarray | None = None
+    result: pd.DataFrame | None = None

@@ -1,0 +1,48 @@
+"""Column encoders, chosen per column type through a registry (users may name one per column)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import column_types as ct
+from ..errors import AutoMLError
+from ..statistics import ColumnStats
+from .base import ColumnEncoder, TargetView
+from .categorical import CategoricalEncoder
+from .dates import DateEncoder
+from .numeric import ArrayEncoder, NumericEncoder
+from .text import TfidfTextEncoder
+
+__all__ = ["ColumnEncoder", "TargetView", "ENCODERS", "make_encoder"]
+
+
+def _rnn(stats: ColumnStats) -> ColumnEncoder:
+    from .rnn import RNNEncoder  # torch is imported only when a recurrent encoder is used
+
+    return RNNEncoder(stats.name)
+
+
+ENCODERS: dict[str, Callable[[ColumnStats], ColumnEncoder]] = {
+    "NumericEncoder": lambda s: NumericEncoder(s.name),
+    "CategoricalEncoder": lambda s: CategoricalEncoder(s.name, s.numeric_tokens),
+    "DateEncoder": lambda s: DateEncoder(s.name, with_time=s.dtype == ct.DATETIME),
+    "TfidfTextEncoder": lambda s: TfidfTextEncoder(s.name),
+    "ArrayEncoder": lambda s: ArrayEncoder(s.name),
+    "RNNEncoder": _rnn,
+}
+
+_DEFAULT_FOR_TYPE = {
+    **{t: "NumericEncoder" for t in ct.NUMERIC_TYPES},
+    **{t: "CategoricalEncoder" for t in ct.CLASS_TYPES},
+    **{t: "DateEncoder" for t in ct.DATE_TYPES},
+    **{t: "TfidfTextEncoder" for t in ct.TEXT_TYPES},
+    ct.ARRAY: "ArrayEncoder",
+}
+
+
+def make_encoder(stats: ColumnStats, choice: str | None = None) -> ColumnEncoder:
+    """The encoder for a column: the user's ``choice`` if given, else the default for its type."""
+    name = choice or _DEFAULT_FOR_TYPE[stats.dtype]
+    if name not in ENCODERS:
+        raise AutoMLError(f"unknown encoder {name!r} for column {stats.name!r}; valid: {sorted(ENCODERS)}")
+    return ENCODERS[name](stats)

@@ -1,0 +1,119 @@
+"""Encoders for classes: one-hot for frequent values, target statistics for high cardinality."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import ColumnEncoder, TargetView
+
+MAX_ONE_HOT = 32
+_SMOOTHING = 10.0
+_FOLDS = 5
+
+
+class CategoricalEncoder(ColumnEncoder):
+    """One-hot of the most frequent values (at most 32, each seen at least a few times).
+
+    Columns with more distinct values also get the smoothed target mean per value (computed out of
+    fold on the training rows, so a row never sees its own target) and the value's log frequency.
+    Number-coded classes (1/2/3) also keep their numeric value, so order is not lost.
+    """
+
+    name = "CategoricalEncoder"
+
+    def __init__(self, column: str, numeric_tokens: bool = False):
+        self.column, self.numeric_tokens = column, numeric_tokens
+
+    def fit_transform(self, values: np.ndarray, target: TargetView) -> np.ndarray:
+        labels, counts = np.unique(values[values != None].astype(str), return_counts=True)  # noqa: E711
+        order = np.argsort(-counts, kind="stable")
+        min_count = 1 if len(values) < 200 else 3
+        frequent = [labels[i] for i in order if counts[i] >= min_count][:MAX_ONE_HOT]
+        self.levels = {label: i for i, label in enumerate(frequent)}
+        self.frequency = {label: int(count) for label, count in zip(labels, counts, strict=True)}
+        self.n_rows = len(values)
+        self.high_cardinality = len(labels) > len(frequent)
+        self.numeric_mean, self.numeric_std = 0.0, 1.0
+        if self.numeric_tokens:
+            numbers = self._numbers(values)
+            finite = numbers[np.isfinite(numbers)]
+            self.numeric_mean = float(finite.mean()) if finite.size else 0.0
+            self.numeric_std = float(finite.std()) or 1.0 if finite.size else 1.0
+        self.feature_names = [f"{self.column}={label}" for label in frequent]
+        stats_block = None
+        if self.high_cardinality:
+            stats_block = self._fit_target_statistics(values, target)
+        if self.numeric_tokens:
+            self.feature_names.append(self.column)
+        if self.high_cardinality:
+            self.feature_names.append(f"{self.column}:log_frequency")
+        return self._assemble(values, stats_block)
+
+    def _numbers(self, values: np.ndarray) -> np.ndarray:
+        out = np.full(len(values), np.nan)
+        for i, value in enumerate(values):
+            if value is not None:
+                try:
+                    out[i] = float(value)
+                except ValueError:
+                    pass
+        return out
+
+    def _target_matrix(self, target: TargetView) -> np.ndarray:
+        if target.n_classes:
+            width = 1 if target.n_classes == 2 else target.n_classes
+            onehot = np.eye(target.n_classes)[target.values.astype(int)]
+            return onehot[:, 1:2] if width == 1 else onehot
+        return target.values.reshape(-1, 1).astype("float64")
+
+    def _means(self, keys: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        table: dict[str, np.ndarray] = {}
+        unique, inverse = np.unique(keys, return_inverse=True)
+        sums = np.zeros((len(unique), y.shape[1]))
+        np.add.at(sums, inverse, y)
+        counts = np.bincount(inverse, minlength=len(unique)).reshape(-1, 1)
+        smoothed = (sums + _SMOOTHING * self.prior) / (counts + _SMOOTHING)
+        for key, row in zip(unique, smoothed, strict=True):
+            table[key] = row
+        return table
+
+    def _fit_target_statistics(self, values: np.ndarray, target: TargetView) -> np.ndarray:
+        y = self._target_matrix(target)
+        self.prior = y.mean(axis=0)
+        keys = np.array(["" if v is None else str(v) for v in values], dtype=object)
+        self.target_means = self._means(keys, y)
+        rng = np.random.default_rng(target.seed)
+        folds = rng.integers(0, _FOLDS, size=len(keys))
+        out_of_fold = np.empty_like(y)
+        for fold in range(_FOLDS):
+            inside = folds == fold
+            table = self._means(keys[~inside], y[~inside])
+            out_of_fold[inside] = [table.get(k, self.prior) for k in keys[inside]]
+        width = y.shape[1]
+        self.feature_names += [f"{self.column}:target_mean_{i}" for i in range(width)]
+        return out_of_fold
+
+    def _assemble(self, values: np.ndarray, stats_block: np.ndarray | None) -> np.ndarray:
+        onehot = np.zeros((len(values), len(self.levels)), dtype="float32")
+        for row, value in enumerate(values):
+            column = self.levels.get(str(value)) if value is not None else None
+            if column is not None:
+                onehot[row, column] = 1.0
+        parts = [onehot]
+        if stats_block is not None:
+            parts.append(stats_block.astype("float32"))
+        if self.numeric_tokens:
+            numbers = self._numbers(values)
+            scaled = (np.where(np.isfinite(numbers), numbers, self.numeric_mean) - self.numeric_mean)
+            parts.append((scaled / self.numeric_std).reshape(-1, 1).astype("float32"))
+        if self.high_cardinality:
+            freq = np.array([self.frequency.get(str(v), 0) for v in values], dtype="float64")
+            parts.append((np.log1p(freq) / np.log1p(self.n_rows)).reshape(-1, 1).astype("float32"))
+        return np.hstack(parts)
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        stats_block = None
+        if self.high_cardinality:
+            keys = ["" if v is None else str(v) for v in values]
+            stats_block = np.array([self.target_means.get(k, self.prior) for k in keys]).reshape(len(keys), -1)
+        return self._assemble(values, stats_block)

@@ -1,0 +1,60 @@
+"""The encoded feature matrix shared by all mixers, and the map from features back to columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .encoders.base import ColumnEncoder, Matrix
+
+
+@dataclass
+class FeatureLayout:
+    """Which source column each encoded feature came from (for explanations and importance)."""
+
+    columns: list[str]
+    feature_column: np.ndarray  # index into ``columns`` for each feature
+    feature_names: list[str]
+
+    @classmethod
+    def from_encoders(cls, encoders: dict[str, ColumnEncoder]) -> FeatureLayout:
+        """Layout of the matrix built by :func:`assemble` from these encoders, in their order."""
+        columns = list(encoders)
+        owner, names = [], []
+        for index, (column, encoder) in enumerate(encoders.items()):
+            owner += [index] * len(encoder.feature_names)
+            names += list(encoder.feature_names)
+        return cls(columns, np.asarray(owner, dtype=np.int64), names)
+
+    @property
+    def n_features(self) -> int:
+        """Width of the encoded matrix."""
+        return len(self.feature_names)
+
+    def group_matrix(self) -> sp.csr_matrix:
+        """(features x columns) 0/1 matrix: ``contributions @ G`` sums features per column."""
+        n = self.n_features
+        return sp.csr_matrix((np.ones(n), (np.arange(n), self.feature_column)), shape=(n, len(self.columns)))
+
+    def column_slices(self) -> list[np.ndarray]:
+        """Feature indices of each column, in column order."""
+        return [np.flatnonzero(self.feature_column == i) for i in range(len(self.columns))]
+
+
+def assemble(blocks: list[Matrix]) -> Matrix:
+    """Join per-column blocks: a dense float32 array, or CSR when any block is sparse (text)."""
+    if any(sp.issparse(block) for block in blocks):
+        return sp.hstack([sp.csr_matrix(block) for block in blocks], format="csr", dtype="float32")
+    return np.hstack(blocks).astype("float32", copy=False)
+
+
+def take_rows(matrix: Matrix, rows: np.ndarray) -> Matrix:
+    """Rows of a dense or sparse matrix."""
+    return matrix[rows]
+
+
+def to_dense(matrix: Matrix) -> np.ndarray:
+    """A dense float32 copy (sparse batches are densified only when a mixer needs it)."""
+    return matrix.toarray().astype("float32") if sp.issparse(matrix) else np.asarray(matrix, dtype="float32")

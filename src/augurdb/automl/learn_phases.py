@@ -1,0 +1,225 @@
+"""The learn transaction: DataExtractor -> StatsGenerator -> DataVectorizer -> DataEncoder ->
+ModelTrainer -> Analysis, each a function over the LearnBus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import column_types as ct
+from .bus import LearnBus
+from .conformal import ClassificationConformal, RegressionConformal
+from .encoders import TargetView, make_encoder
+from .errors import AutoMLError
+from .explain import permutation_importance
+from .features import FeatureLayout, assemble
+from .model import TrainedModel
+from .parsing import as_text, parse_quantity
+from .selection import DecisionRule, blend
+from .splits import make_split
+from .tasks import BINARY, MULTICLASS, REGRESSION, Task
+from .trainer import choose_ensemble, train_mixers
+from .type_inference import infer_column, infer_types, override_type
+from .vectorizer import vectorize
+
+MIN_ROWS = 10
+
+
+def _is_missing(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series):
+        return as_text(series).isna()
+    return series.isna()
+
+
+def extract_data(bus: LearnBus) -> None:
+    """DataExtractor: check the table and target, drop rows whose target is missing (counted)."""
+    if not isinstance(bus.raw, pd.DataFrame):
+        raise AutoMLError("training data must be a pandas DataFrame")
+    if bus.target not in bus.raw.columns:
+        raise AutoMLError(f"target column {bus.target!r} is not in the data; columns: {list(bus.raw.columns)}")
+    if bus.raw.columns.duplicated().any():
+        raise AutoMLError(f"duplicate column names: {sorted(set(bus.raw.columns[bus.raw.columns.duplicated()]))}")
+    unknown = sorted(set(bus.options.ignore_columns) - set(bus.raw.columns))
+    if unknown:
+        raise AutoMLError(f"ignore_columns names columns that are not in the data: {unknown}")
+    if bus.target in bus.options.ignore_columns:
+        raise AutoMLError(f"the target {bus.target!r} cannot be ignored")
+    missing = _is_missing(bus.raw[bus.target])
+    bus.target_null_rows = int(missing.sum())
+    bus.data = bus.raw.loc[~missing.to_numpy()].reset_index(drop=True)
+    if len(bus.data) < MIN_ROWS:
+        raise AutoMLError(
+            f"need at least {MIN_ROWS} rows with a known {bus.target!r} to learn from, got {len(bus.data)}"
+            + (f" ({bus.target_null_rows} rows dropped because the target is missing)" if bus.target_null_rows else "")
+        )
+
+
+def _target_task(stats) -> Task:
+    if stats.dtype in ct.CLASS_TYPES:
+        n_classes = stats.n_unique
+        return Task(BINARY if n_classes == 2 else MULTICLASS, n_classes)
+    if stats.dtype in ct.NUMERIC_TYPES:
+        return Task(REGRESSION)
+    raise AutoMLError(
+        f"cannot predict {stats.name!r}: it looks like {stats.dtype} ({stats.reason}); targets must be numbers or "
+        f"classes — set dtype_dict={{{stats.name!r}: 'categorical'}} to predict it as a class"
+    )
+
+
+def _retype_target(stats, series: pd.Series):
+    """A target is never dropped: unique numbers are regressed, constant targets are an error."""
+    if stats.dtype == ct.CONSTANT:
+        raise AutoMLError(f"target {stats.name!r} has a single value ({stats.reason}): nothing to learn")
+    if stats.dtype == ct.IDENTIFIER and parse_quantity(series).notna().mean() > 0.95:
+        stats.dtype = ct.INTEGER if stats.is_integer else ct.FLOAT
+        stats.reason = "numbers, distinct in every row"
+    return stats
+
+
+def generate_stats(bus: LearnBus) -> None:
+    """StatsGenerator: infer every column's type, decide inputs, ignored columns and the task."""
+    overrides = {k: v for k, v in bus.dtype_dict.items() if k != bus.target}
+    features = bus.data.drop(columns=[bus.target])
+    bus.stats = infer_types(features, overrides)
+    target_stats = infer_column(bus.target, bus.data[bus.target])
+    if bus.target in bus.dtype_dict:
+        target_stats = override_type(target_stats, bus.dtype_dict[bus.target], bus.data[bus.target])
+    bus.stats[bus.target] = _retype_target(target_stats, bus.data[bus.target])
+    bus.task = _target_task(bus.stats[bus.target])
+    for name, stats in bus.stats.items():
+        if name == bus.target:
+            continue
+        if name in bus.options.ignore_columns:
+            bus.ignored[name] = "ignored by the user (ignore_columns)"
+        elif stats.dtype in ct.DROPPED_TYPES:
+            bus.ignored[name] = stats.reason
+        else:
+            bus.input_columns.append(name)
+    if not bus.input_columns:
+        raise AutoMLError(f"no usable input columns to predict {bus.target!r} from; ignored: {bus.ignored}")
+
+
+def _class_labels(series: pd.Series) -> tuple[np.ndarray, list]:
+    """Class codes and the original labels (numbers stay numbers, ints stay ints)."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype="float64")
+        labels = np.unique(values)
+        if np.all(np.mod(labels, 1) == 0):
+            labels, values = labels.astype(np.int64), values.astype(np.int64)
+    elif pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=bool)
+        labels = np.unique(values)
+    else:
+        values = as_text(series).to_numpy(dtype=object)
+        labels = np.array(sorted(set(values)), dtype=object)
+    codes = np.searchsorted(labels, values)
+    return codes.astype(np.int64), labels.tolist()
+
+
+def vectorize_data(bus: LearnBus) -> None:
+    """DataVectorizer: canonical typed values for inputs, encoded target values."""
+    target = bus.data[bus.target]
+    if bus.task.is_classification:
+        bus.y, bus.classes = _class_labels(target)
+        bus.task = Task(BINARY if len(bus.classes) == 2 else MULTICLASS, len(bus.classes))
+    else:
+        y = parse_quantity(target).to_numpy(dtype="float64")
+        known = np.isfinite(y)
+        if not known.all():  # text targets that do not parse as numbers count as missing
+            bus.target_null_rows += int((~known).sum())
+            bus.data = bus.data.loc[known].reset_index(drop=True)
+            y = y[known]
+        bus.y = y
+        bus.integer_target = bool(pd.api.types.is_integer_dtype(target) or bus.stats[bus.target].is_integer
+                                  and bus.stats[bus.target].dtype == ct.INTEGER)
+    bus.values = vectorize(bus.data, bus.stats, bus.input_columns)
+
+
+def encode_data(bus: LearnBus) -> None:
+    """DataEncoder: split rows, fit one encoder per input column on training rows, build the matrix."""
+    labels = bus.y if bus.task.is_classification else None
+    bus.split = make_split(len(bus.y), labels, bus.seed)
+    fit_rows = bus.split.fit_rows
+    other_rows = np.setdiff1d(np.arange(len(bus.y)), fit_rows)
+    target = TargetView(bus.y[fit_rows], bus.task.n_classes, bus.seed)
+    blocks = []
+    for name in bus.input_columns:
+        encoder = make_encoder(bus.stats[name], bus.options.encoders.get(name))
+        values = bus.values[name]
+        fitted = encoder.fit_transform(_rows(values, fit_rows), target)
+        block = fitted if not len(other_rows) else _stack_rows(fitted, encoder.transform(_rows(values, other_rows)),
+                                                               fit_rows, other_rows)
+        bus.encoders[name] = encoder
+        blocks.append(block)
+    unknown = sorted(set(bus.options.encoders) - set(bus.input_columns))
+    if unknown:
+        raise AutoMLError(f"encoders names columns that are not model inputs: {unknown}")
+    bus.layout = FeatureLayout.from_encoders(bus.encoders)
+    bus.x = assemble(blocks)
+    bus.values = {}  # encoded now; free the canonical copies
+
+
+def _rows(values, rows: np.ndarray):
+    return [values[i] for i in rows] if isinstance(values, list) else values[rows]
+
+
+def _stack_rows(first, second, first_rows: np.ndarray, second_rows: np.ndarray):
+    """Put two row blocks back in the original row order."""
+    joined = sp.vstack([first, second], format="csr") if sp.issparse(first) else np.vstack([first, second])
+    order = np.argsort(np.concatenate([first_rows, second_rows]), kind="stable")
+    return joined[order]
+
+
+def train_models(bus: LearnBus) -> None:
+    """ModelTrainer: train the mixers, choose the ensemble and the decision rule."""
+    train_mixers(bus)
+    if not bus.outputs:
+        reasons = "; ".join(f"{c.name}: {c.status}" for c in bus.candidates)
+        raise AutoMLError(f"no model could be trained ({reasons})")
+    choose_ensemble(bus)
+
+
+def analyse(bus: LearnBus) -> None:
+    """Analysis: held-out accuracy, conformal calibration, column importance; builds the model."""
+    rows = bus.split.evaluation_rows
+    y = bus.y[rows]
+    blended = blend(bus.outputs, bus.weights)
+    if bus.task.is_classification:
+        bus.accuracy = bus.task.score(y, bus.decision.decide(blended))
+        bus.conformal = ClassificationConformal.calibrate(blended, y)
+    else:
+        bus.accuracy = bus.task.score(y, blended)
+        bus.conformal = RegressionConformal.calibrate(bus.x[rows], y, blended, float(np.std(bus.y)), bus.seed)
+    kept = {name: bus.trained[name] for name in bus.weights}
+
+    def score(x, y_rows):
+        output = blend({n: m.predict(x) for n, m in kept.items()}, bus.weights)
+        return bus.task.score(y_rows, bus.decision.decide(output) if bus.decision else output)
+
+    bus.importances = permutation_importance(score, bus.x[rows], y, bus.layout, bus.seed)
+    bus.model = _build_model(bus, kept)
+
+
+def _build_model(bus: LearnBus, kept: dict) -> TrainedModel:
+    target_stats = bus.stats[bus.target]
+    return TrainedModel(
+        target=bus.target, task=bus.task, classes=bus.classes, integer_target=bus.integer_target,
+        stats={n: s for n, s in bus.stats.items() if n != bus.target}, target_stats=target_stats,
+        input_columns=bus.input_columns, ignored=bus.ignored, encoders=bus.encoders, layout=bus.layout,
+        mixers=kept, weights=bus.weights, decision=bus.decision or (DecisionRule() if bus.task.is_classification else None),
+        conformal=bus.conformal, confidence_level=bus.options.confidence_level, accuracy=float(bus.accuracy),
+        importances=bus.importances, candidates=bus.candidates,
+        info={"training_rows": int(len(bus.y)), "target_null_rows_dropped": int(bus.target_null_rows),
+              "validation": bus.split.strategy, "time_budget": round(bus.budget, 3)},
+    )
+
+
+LEARN_PHASES = [
+    ("DataExtractor", extract_data),
+    ("StatsGenerator", generate_stats),
+    ("DataVectorizer", vectorize_data),
+    ("DataEncoder", encode_data),
+    ("ModelTrainer", train_models),
+    ("Analysis", analyse),
+]

@@ -1,0 +1,74 @@
+"""The contract every mixer (a model over the encoded features) follows, and fold bagging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..encoders.base import Matrix
+from ..tasks import Task
+
+
+@dataclass
+class TrainingData:
+    """One training round: rows to fit, held-out rows for early stopping, and the run's settings."""
+
+    x_train: Matrix
+    y_train: np.ndarray
+    x_valid: Matrix
+    y_valid: np.ndarray
+    task: Task
+    seed: int = 0
+    threads: int = 1
+
+
+class Mixer:
+    """A model over encoded features.
+
+    ``predict`` returns values (regression, original units) or class probabilities (n x classes).
+    ``contributions`` returns, per row and source column, how much that column moved the row's
+    output (regression: target units; classes: the log-odds of ``classes[row]``).
+    """
+
+    name = "mixer"
+
+    def fit(self, data: TrainingData, deadline: float) -> None:
+        """Train, stopping early on held-out loss and never past ``deadline`` (time.monotonic())."""
+        raise NotImplementedError
+
+    def predict(self, x: Matrix) -> np.ndarray:
+        """Values or class probabilities for each row."""
+        raise NotImplementedError
+
+    def contributions(self, x: Matrix, groups: sp.csr_matrix, classes: np.ndarray | None) -> np.ndarray:
+        """Per-row, per-column contributions (rows x columns)."""
+        raise NotImplementedError
+
+
+def per_class(contrib: np.ndarray, classes: np.ndarray | None, n_classes: int) -> np.ndarray:
+    """Pick each row's class slice from contributions shaped (rows, features, classes)."""
+    if classes is None or n_classes <= 2:
+        signed = contrib[..., -1] if contrib.ndim == 3 else contrib
+        if classes is not None:  # binary outputs are log-odds of class 1: flip for rows predicting 0
+            signed = signed * np.where(classes == 1, 1.0, -1.0)[:, None]
+        return signed
+    return contrib[np.arange(len(classes)), :, classes]
+
+
+class BaggedMixer(Mixer):
+    """Average of the same mixer trained on each cross-validation fold (small data)."""
+
+    def __init__(self, members: list[Mixer]):
+        self.members = members
+        self.name = members[0].name
+
+    def fit(self, data: TrainingData, deadline: float) -> None:
+        raise TypeError("a BaggedMixer is assembled from already trained fold models")
+
+    def predict(self, x: Matrix) -> np.ndarray:
+        return np.mean([member.predict(x) for member in self.members], axis=0)
+
+    def contributions(self, x: Matrix, groups: sp.csr_matrix, classes: np.ndarray | None) -> np.ndarray:
+        return np.mean([member.contributions(x, groups, classes) for member in self.members], axis=0)

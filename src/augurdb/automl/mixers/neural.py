@@ -1,0 +1,205 @@
+"""PyTorch mixers: FullyConnectedNet, EnsembleFullyConnectedNet and EnsembleConvNet (CPU).
+
+Every network maps a batch (B, features) to (members, B, outputs); single networks have one
+member. Members train on the same batches with independent weights and their outputs are
+averaged, which is how the ensembles reduce variance without extra passes over the data.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from ..encoders.base import Matrix
+from ..features import to_dense
+from .base import Mixer, TrainingData
+
+_MAX_EPOCHS = 300
+_PATIENCE = 10
+
+
+class _MLP(nn.Module):
+    def __init__(self, n_in: int, n_out: int, width: int, dropout: float):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(n_in, width), nn.SiLU(), nn.Dropout(dropout),
+            nn.Linear(width, width // 2), nn.SiLU(), nn.Dropout(dropout / 2),
+            nn.Linear(width // 2, n_out),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class _ConvNet(nn.Module):
+    """Projects the features to a 64-long sequence and convolves along it."""
+
+    def __init__(self, n_in: int, n_out: int, channels: int = 16):
+        super().__init__()
+        self.project = nn.Sequential(nn.Linear(n_in, 64), nn.SiLU())
+        self.conv = nn.Sequential(
+            nn.Conv1d(1, channels, 5, padding=2), nn.SiLU(),
+            nn.Conv1d(channels, channels, 5, padding=2), nn.SiLU(), nn.MaxPool1d(4),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.1), nn.Linear(channels * 16, n_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.conv(self.project(x).unsqueeze(1)))
+
+
+class _Members(nn.Module):
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(x) for member in self.members])
+
+
+class NeuralMixer(Mixer):
+    """Shared training loop: AdamW, early stopping on held-out loss, learning-rate halving on
+    plateaus, and a hard stop at the deadline (checked every batch)."""
+
+    name = "NeuralNet"
+
+    def _build(self, n_in: int, n_out: int) -> nn.Module:
+        raise NotImplementedError
+
+    def fit(self, data: TrainingData, deadline: float) -> None:
+        torch.set_num_threads(max(1, data.threads))
+        torch.manual_seed(data.seed)
+        self.task = data.task
+        self.n_in = data.x_train.shape[1]
+        self.n_out = data.task.n_classes if data.task.is_classification else 1
+        self.feature_mean = np.asarray(data.x_train.mean(axis=0), dtype="float32").ravel()
+        if not data.task.is_classification:
+            self.y_mean, self.y_std = float(data.y_train.mean()), float(data.y_train.std()) or 1.0
+        self.net = self._build(self.n_in, self.n_out)
+        self._train(data, deadline)
+
+    def _targets(self, y: np.ndarray) -> torch.Tensor:
+        if self.task.is_classification:
+            return torch.as_tensor(y, dtype=torch.long)
+        return torch.as_tensor((y - self.y_mean) / self.y_std, dtype=torch.float32).unsqueeze(1)
+
+    def _loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.task.is_classification:
+            flat = output.reshape(-1, output.shape[-1])
+            return nn.functional.cross_entropy(flat, target.repeat(output.shape[0]))
+        return nn.functional.smooth_l1_loss(output, target.expand_as(output), beta=1.0)
+
+    def _train(self, data: TrainingData, deadline: float) -> None:
+        n = data.x_train.shape[0]
+        batch = int(np.clip(n // 32, 32, 512))
+        optimiser = torch.optim.AdamW(self.net.parameters(), lr=2e-3, weight_decay=1e-4)
+        y_train, y_valid = self._targets(data.y_train), self._targets(data.y_valid)
+        x_valid = data.x_valid
+        rng = np.random.default_rng(data.seed)
+        best_loss, best_state, stale = np.inf, copy.deepcopy(self.net.state_dict()), 0
+        self.epochs = 0
+        for _epoch in range(_MAX_EPOCHS):
+            self.net.train()
+            order = rng.permutation(n)
+            for start in range(0, n, batch):
+                if time.monotonic() > deadline:
+                    break
+                rows = order[start : start + batch]
+                if len(rows) < 2:
+                    continue
+                optimiser.zero_grad()
+                loss = self._loss(self.net(self._tensor(data.x_train[rows])), y_train[rows])
+                loss.backward()
+                optimiser.step()
+            self.epochs += 1
+            valid_loss = self._evaluate(x_valid, y_valid)
+            if valid_loss < best_loss - 1e-5:
+                best_loss, best_state, stale = valid_loss, copy.deepcopy(self.net.state_dict()), 0
+            else:
+                stale += 1
+                if stale % 4 == 0:
+                    for group in optimiser.param_groups:
+                        group["lr"] /= 2
+            if stale >= _PATIENCE or time.monotonic() > deadline:
+                break
+        self.net.load_state_dict(best_state)
+        self.net.eval()
+
+    @staticmethod
+    def _tensor(x: Matrix) -> torch.Tensor:
+        return torch.from_numpy(to_dense(x))
+
+    def _forward_batches(self, x: Matrix) -> torch.Tensor:
+        self.net.eval()
+        with torch.no_grad():
+            return torch.cat([self.net(self._tensor(x[s : s + 4096])) for s in range(0, x.shape[0], 4096)], dim=1)
+
+    def _evaluate(self, x: Matrix, y: torch.Tensor) -> float:
+        return float(self._loss(self._forward_batches(x), y))
+
+    def predict(self, x: Matrix) -> np.ndarray:
+        output = self._forward_batches(x)
+        if self.task.is_classification:
+            return torch.softmax(output, dim=-1).mean(dim=0).numpy().astype("float64")
+        return output.mean(dim=0)[:, 0].numpy().astype("float64") * self.y_std + self.y_mean
+
+    def contributions(self, x: Matrix, groups: sp.csr_matrix, classes: np.ndarray | None) -> np.ndarray:
+        """Gradient x (input - training mean), summed per column: a first-order attribution."""
+        rows = []
+        for start in range(0, x.shape[0], 1024):
+            inputs = self._tensor(x[start : start + 1024]).requires_grad_(True)
+            output = self.net(inputs).mean(dim=0)
+            if self.task.is_classification:
+                picked = classes[start : start + 1024] if classes is not None else output.argmax(dim=1).numpy()
+                chosen = output[torch.arange(len(picked)), torch.as_tensor(picked)]
+                if self.task.n_classes == 2:  # log-odds of the chosen class against the other
+                    chosen = chosen - output[torch.arange(len(picked)), torch.as_tensor(1 - picked)]
+            else:
+                chosen = output[:, 0] * self.y_std
+            (gradient,) = torch.autograd.grad(chosen.sum(), inputs)
+            attribution = (gradient * (inputs.detach() - torch.from_numpy(self.feature_mean))).numpy()
+            rows.append(np.asarray(attribution @ groups))
+        return np.vstack(rows) if rows else np.zeros((0, groups.shape[1]))
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["net"] = self.net.state_dict()  # weights only: portable across processes
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        weights = state.pop("net")
+        self.__dict__.update(state)
+        self.net = self._build(self.n_in, self.n_out)
+        self.net.load_state_dict(weights)
+        self.net.eval()
+
+
+class FullyConnectedNet(NeuralMixer):
+    """One two-hidden-layer perceptron."""
+
+    name = "FullyConnectedNet"
+
+    def _build(self, n_in: int, n_out: int) -> nn.Module:
+        return _Members([_MLP(n_in, n_out, width=256, dropout=0.2)])
+
+
+class EnsembleFullyConnectedNet(NeuralMixer):
+    """Three perceptrons of different widths and dropout, averaged."""
+
+    name = "EnsembleFullyConnectedNet"
+
+    def _build(self, n_in: int, n_out: int) -> nn.Module:
+        return _Members([_MLP(n_in, n_out, width, dropout) for width, dropout in ((128, 0.1), (256, 0.3), (64, 0.0))])
+
+
+class EnsembleConvNet(NeuralMixer):
+    """Two small 1-D convolutional networks over a learned projection of the features, averaged."""
+
+    name = "EnsembleConvNet"
+
+    def _build(self, n_in: int, n_out: int) -> nn.Module:
+        return _Members([_ConvNet(n_in, n_out), _ConvNet(n_in, n_out, channels=24)])

@@ -1,0 +1,136 @@
+"""The USING options learn() and predict() accept, validated up front with clear errors."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .errors import AutoMLError
+from .mixers import MIXERS
+
+MIN_BUDGET = 2.0
+MAX_DEFAULT_BUDGET = 600.0
+
+
+@dataclass(frozen=True)
+class LearnOptions:
+    """Options for training (all optional).
+
+    mixers: names of the mixers to try (default: all); encoders: column -> encoder name;
+    ignore_columns: columns to leave out; confidence_level: nominal coverage of the intervals
+    (default 0.9); tune_threshold: tune the class decision rule for balanced accuracy (default
+    true); ensemble: allow a weighted ensemble rather than the single best mixer (default true);
+    threads: CPU threads for training (default: the cores this process may use).
+    """
+
+    mixers: tuple[str, ...] = tuple(MIXERS)
+    encoders: dict[str, str] = field(default_factory=dict)
+    ignore_columns: tuple[str, ...] = ()
+    confidence_level: float = 0.9
+    tune_threshold: bool = True
+    ensemble: bool = True
+    threads: int = 0
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """Options for prediction: confidence_level (interval coverage, default: the model's) and
+    explain (default true; false skips the per-row explanation for faster batches)."""
+
+    confidence_level: float | None = None
+    explain: bool = True
+
+
+def _check_unknown(options: dict, allowed: set[str], what: str) -> None:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise AutoMLError(f"unknown {what} option(s) {unknown}; valid options: {sorted(allowed)}")
+
+
+def _level(value) -> float:
+    try:
+        level = float(value)
+    except (TypeError, ValueError):
+        raise AutoMLError(f"confidence_level must be a number between 0 and 1, got {value!r}") from None
+    if not 0.0 < level < 1.0:
+        raise AutoMLError(f"confidence_level must be between 0 and 1 (exclusive), got {value!r}")
+    return level
+
+
+def _flag(name: str, value) -> bool:
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    if isinstance(value, (bool, int)):
+        return bool(value)
+    raise AutoMLError(f"option {name} must be true or false, got {value!r}")
+
+
+def _names(name: str, value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    raise AutoMLError(f"option {name} must be a list of names, got {value!r}")
+
+
+def available_threads() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def parse_learn_options(options: dict | None) -> LearnOptions:
+    """Validate learn() options; unknown keys or bad values raise AutoMLError naming them."""
+    options = dict(options or {})
+    _check_unknown(options, set(LearnOptions.__dataclass_fields__), "learn")
+    values: dict = {}
+    if "mixers" in options:
+        mixers = _names("mixers", options["mixers"])
+        unknown = sorted(set(mixers) - set(MIXERS))
+        if unknown or not mixers:
+            raise AutoMLError(f"unknown mixer(s) {unknown or mixers}; valid mixers: {sorted(MIXERS)}")
+        values["mixers"] = mixers
+    if "encoders" in options:
+        if not isinstance(options["encoders"], dict):
+            raise AutoMLError("option encoders must map column names to encoder names")
+        values["encoders"] = {str(k): str(v) for k, v in options["encoders"].items()}
+    if "ignore_columns" in options:
+        values["ignore_columns"] = _names("ignore_columns", options["ignore_columns"])
+    if "confidence_level" in options:
+        values["confidence_level"] = _level(options["confidence_level"])
+    for name in ("tune_threshold", "ensemble"):
+        if name in options:
+            values[name] = _flag(name, options[name])
+    if "threads" in options:
+        threads = options["threads"]
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise AutoMLError(f"option threads must be a positive integer, got {threads!r}")
+        values["threads"] = threads
+    return LearnOptions(**values)
+
+
+def parse_predict_options(options: dict | None) -> PredictOptions:
+    """Validate predict() options; unknown keys raise AutoMLError naming them."""
+    options = dict(options or {})
+    _check_unknown(options, set(PredictOptions.__dataclass_fields__), "predict")
+    values: dict = {}
+    if options.get("confidence_level") is not None:
+        values["confidence_level"] = _level(options["confidence_level"])
+    if "explain" in options:
+        values["explain"] = _flag("explain", options["explain"])
+    return PredictOptions(**values)
+
+
+def resolve_budget(time_budget: float | None, n_rows: int, n_columns: int) -> float:
+    """Seconds to train: the user's budget, or one that grows with the table (10 s to 10 min)."""
+    if time_budget is None:
+        return float(min(MAX_DEFAULT_BUDGET, max(10.0, 10.0 + n_rows * n_columns / 20_000)))
+    try:
+        budget = float(time_budget)
+    except (TypeError, ValueError):
+        raise AutoMLError(f"time_budget must be a number of seconds, got {time_budget!r}") from None
+    if budget < MIN_BUDGET:
+        raise AutoMLError(f"time_budget must be at least {MIN_BUDGET:g} seconds, got {time_budget!r}")
+    return budget

@@ -1,0 +1,82 @@
+"""Vectorised parsers that turn text columns into numbers, timestamps and number arrays.
+
+Shared by type inference (to test whether a column parses) and the vectoriser (to convert it),
+so that a column typed "quantity" or "date" is read the same way at learn and predict time.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+# Leading currency signs / trailing units, e.g. "$1,200", "12.5 kg", "15%".
+_AFFIXES = re.compile(r"^[^\d+\-.,]+|[^\d.,]+$")
+_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_EUROPEAN = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
+_DATE_SHAPE = re.compile(
+    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{2,4})"
+)
+_ARRAY_SHAPE = re.compile(r"^\s*\[.*\]\s*$", re.S)
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Strings with surrounding spaces removed; empty strings become missing."""
+    text = series.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def parse_quantity(series: pd.Series) -> pd.Series:
+    """Numbers from text such as "$1,200", "640,56", "1.200,5", "15%" or "12 kg"; NaN where not a number.
+
+    A comma followed by exactly three-digit groups is a thousands separator ("1,200"); any other
+    single comma is a decimal comma ("640,56"), the way such data is usually written.
+    """
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    text = as_text(series).str.replace(" ", "", regex=False).str.replace(_AFFIXES, "", regex=True)
+    thousands = text.str.fullmatch(_THOUSANDS_COMMA).fillna(False).astype(bool)
+    european = text.str.fullmatch(_EUROPEAN).fillna(False).astype(bool) & text.str.contains(",", regex=False)
+    decimal_comma = text.str.fullmatch(_DECIMAL_COMMA).fillna(False).astype(bool)
+    text = text.where(~thousands, text.str.replace(",", "", regex=False))
+    text = text.where(~european, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    text = text.where(~decimal_comma, text.str.replace(",", ".", regex=False))
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def looks_like_dates(text: pd.Series) -> pd.Series:
+    """Whether each (non-missing) string has the shape of a date, before trying to parse it."""
+    return text.str.match(_DATE_SHAPE).fillna(False).astype(bool)
+
+
+def parse_datetime(series: pd.Series) -> pd.Series:
+    """Timestamps (timezone-naive, UTC where a zone was given) from typed or textual dates; NaT otherwise."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        parsed = series
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(as_text(series), errors="coerce", format="mixed", utc=True)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]")
+
+
+def looks_like_arrays(text: pd.Series) -> pd.Series:
+    """Whether each string is a bracketed list, e.g. "[1, 2.5, 3]"."""
+    return text.str.match(_ARRAY_SHAPE).fillna(False).astype(bool)
+
+
+def parse_array(value: object) -> np.ndarray:
+    """The numbers in one bracketed list ("[1, 2.5, 3]"); an empty array when there are none."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = list(value)
+    elif isinstance(value, str):
+        items = [item for item in re.split(r"[,\s;]+", value.strip().strip("[]")) if item]
+    else:
+        return np.zeros(0)
+    return pd.to_numeric(pd.Series(items, dtype="object"), errors="coerce").to_numpy(dtype="float64")

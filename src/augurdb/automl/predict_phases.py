@@ -1,0 +1,90 @@
+"""The predict transaction: DataExtractor -> StatsLoader -> DataVectorizer -> ModelPredictor ->
+DataDeVectorizer, each a function over the PredictBus."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from .bus import PredictBus
+from .errors import AutoMLError
+from .explain import ensemble_contributions, explanation_json
+from .features import assemble
+from .selection import blend
+from .vectorizer import vectorize
+
+
+def extract_rows(bus: PredictBus) -> None:
+    """DataExtractor: check that every input column the model needs is present."""
+    if not isinstance(bus.raw, pd.DataFrame):
+        raise AutoMLError("prediction data must be a pandas DataFrame")
+    missing = [c for c in bus.model.input_columns if c not in bus.raw.columns]
+    if missing:
+        raise AutoMLError(f"missing input column(s) {missing}; the model needs {bus.model.input_columns}")
+
+
+def load_stats(bus: PredictBus) -> None:
+    """StatsLoader: restore the statistics computed at learn time (never recomputed on new rows)."""
+    bus.stats = bus.model.stats
+
+
+def vectorize_rows(bus: PredictBus) -> None:
+    """DataVectorizer: canonical typed values, read exactly as at learn time."""
+    bus.values = vectorize(bus.raw, bus.stats, bus.model.input_columns)
+
+
+def predict_rows(bus: PredictBus) -> None:
+    """ModelPredictor: encode, run the kept mixers, blend, decide, explain."""
+    model = bus.model
+    bus.x = assemble([model.encoders[name].transform(bus.values[name]) for name in model.input_columns])
+    bus.output = blend({name: model.mixers[name].predict(bus.x) for name in model.weights}, model.weights)
+    bus.decided = model.decision.decide(bus.output) if model.task.is_classification else bus.output
+    if bus.options.explain:
+        classes = bus.decided if model.task.is_classification else None
+        bus.contributions = ensemble_contributions(model.mixers, model.weights, bus.x, model.layout, classes)
+
+
+def _original_values(bus: PredictBus) -> np.ndarray:
+    model = bus.model
+    if model.task.is_classification:
+        return np.asarray(model.classes, dtype=object if isinstance(model.classes[0], str) else None)[bus.decided]
+    if model.integer_target:
+        return np.rint(bus.output).astype(np.int64)
+    return bus.output
+
+
+def devectorize(bus: PredictBus) -> None:
+    """DataDeVectorizer: predictions in the target's original units/labels, with confidence,
+    explanation and (for numbers) the conformal interval."""
+    model, target = bus.model, bus.model.target
+    level = bus.options.confidence_level or model.confidence_level
+    columns: dict[str, object] = {target: _original_values(bus)}
+    extras: list[dict] = [{} for _ in range(len(bus.raw))]
+    if model.task.is_classification:
+        columns[f"{target}_confidence"] = model.conformal.confidence(bus.output, bus.decided)
+        names = [f"probability_class_{label}" for label in model.classes]
+        for row, probabilities in enumerate(np.round(bus.output, 6).tolist()):
+            extras[row] = dict(zip(names, probabilities, strict=True))
+    else:
+        low, high, confidence = model.conformal.intervals(bus.x, bus.output, level)
+        columns[f"{target}_confidence"] = confidence
+        columns[f"{target}_min"], columns[f"{target}_max"] = low, high
+    if bus.contributions is not None:
+        columns[f"{target}_explain"] = explanation_json(model.layout.columns, bus.contributions, extras)
+    else:
+        columns[f"{target}_explain"] = [json.dumps(e) for e in extras]
+    order = [target, f"{target}_confidence", f"{target}_explain"]
+    if not model.task.is_classification:
+        order += [f"{target}_min", f"{target}_max"]
+    bus.result = pd.DataFrame({name: columns[name] for name in order}, index=bus.raw.index)
+
+
+PREDICT_PHASES = [
+    ("DataExtractor", extract_rows),
+    ("StatsLoader", load_stats),
+    ("DataVectorizer", vectorize_rows),
+    ("ModelPredictor", predict_rows),
+    ("DataDeVectorizer", devectorize),
+]

@@ -1,0 +1,85 @@
+"""Choosing what to keep: a weighted ensemble of mixers, and the decision rule for classes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .tasks import BINARY, MULTICLASS, Task
+
+_ENSEMBLE_ROUNDS = 25
+
+
+def greedy_ensemble(outputs: dict[str, np.ndarray], y: np.ndarray, task: Task) -> dict[str, float]:
+    """Caruana-style forward selection with replacement on held-out loss.
+
+    Returns mixer name -> weight (summing to 1). Starts from the best single mixer and adds
+    whichever mixer most lowers the loss of the running average; stops when nothing helps.
+    """
+    names = list(outputs)
+    counts = dict.fromkeys(names, 0)
+    best = min(names, key=lambda n: task.loss(y, outputs[n]))
+    counts[best], total, blend = 1, 1, outputs[best].copy()
+    current = task.loss(y, blend)
+    for _ in range(_ENSEMBLE_ROUNDS):
+        trials = {n: task.loss(y, (blend * total + outputs[n]) / (total + 1)) for n in names}
+        name = min(trials, key=trials.get)
+        if trials[name] >= current - 1e-9:
+            break
+        blend = (blend * total + outputs[name]) / (total + 1)
+        counts[name] += 1
+        total += 1
+        current = trials[name]
+    return {n: c / total for n, c in counts.items() if c}
+
+
+def blend(outputs: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Weighted average of mixer outputs."""
+    return sum(weights[n] * outputs[n] for n in weights)
+
+
+@dataclass
+class DecisionRule:
+    """Turns class probabilities into a class: a tuned threshold (binary) or per-class weights.
+
+    Tuned on held-out rows to maximise balanced accuracy, which is what lifts minority-class
+    recall on imbalanced data (argmax of probabilities favours the majority class).
+    """
+
+    threshold: float = 0.5
+    class_weights: list[float] = field(default_factory=list)
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Class codes for each row."""
+        if proba.shape[1] == 2:
+            return (proba[:, 1] >= self.threshold).astype(np.int64)
+        weights = np.asarray(self.class_weights) if self.class_weights else 1.0
+        return np.argmax(proba * weights, axis=1).astype(np.int64)
+
+    def as_dict(self) -> dict:
+        """JSON-friendly view for describe()."""
+        if self.class_weights:
+            return {"class_weights": [round(w, 4) for w in self.class_weights]}
+        return {"threshold": round(self.threshold, 4)}
+
+
+def tune_decision(proba: np.ndarray, y: np.ndarray, task: Task) -> DecisionRule:
+    """The decision rule with the best held-out balanced accuracy."""
+    if task.kind == BINARY:
+        candidates = np.unique(np.quantile(proba[:, 1], np.linspace(0.01, 0.99, 197)))
+        scores = np.array([task.score(y, (proba[:, 1] >= t).astype(int)) for t in candidates])
+        # Smooth over neighbours so a lucky isolated threshold on few rows does not win.
+        smoothed = np.convolve(scores, np.ones(5) / 5, mode="same") if len(scores) >= 5 else scores
+        return DecisionRule(threshold=float(candidates[int(np.argmax(smoothed))]))
+    if task.kind == MULTICLASS:
+        prior = np.bincount(y, minlength=task.n_classes) / len(y)
+        prior = np.where(prior > 0, prior, 1.0 / len(y))
+        best_rule, best_score = DecisionRule(), -np.inf
+        for power in (0.0, 0.25, 0.5, 0.75, 1.0):
+            rule = DecisionRule(class_weights=(prior**-power / (prior**-power).max()).tolist())
+            score = task.score(y, rule.decide(proba))
+            if score > best_score + 1e-9:
+                best_rule, best_score = rule, score
+        return best_rule
+    return DecisionRule()

@@ -1,0 +1,41 @@
+"""The learning task (regression, binary or multiclass) and its held-out metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import balanced_accuracy_score, r2_score
+
+REGRESSION, BINARY, MULTICLASS = "regression", "binary", "multiclass"
+
+
+@dataclass(frozen=True)
+class Task:
+    """What is predicted: ``kind`` and, for classes, how many there are."""
+
+    kind: str
+    n_classes: int = 0
+
+    @property
+    def is_classification(self) -> bool:
+        """True for binary and multiclass tasks."""
+        return self.kind != REGRESSION
+
+    @property
+    def metric_name(self) -> str:
+        """The primary metric's scikit-learn name, shown in describe()."""
+        return "balanced_accuracy_score" if self.is_classification else "r2_score"
+
+    def score(self, y_true: np.ndarray, prediction: np.ndarray) -> float:
+        """Primary metric of point predictions (class codes or values): higher is better."""
+        if self.is_classification:
+            return float(balanced_accuracy_score(y_true, prediction))
+        return float(r2_score(y_true, prediction))
+
+    def loss(self, y_true: np.ndarray, output: np.ndarray) -> float:
+        """Smooth loss of raw outputs (probabilities or values) used to weight ensembles: lower is better."""
+        if self.is_classification:
+            picked = np.clip(output[np.arange(len(y_true)), y_true.astype(int)], 1e-7, 1.0)
+            return float(-np.mean(np.log(picked)))
+        return float(np.mean((y_true - output) ** 2))

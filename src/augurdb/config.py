@@ -1,0 +1,50 @@
+"""One settings object: command-line flags > environment (AUGURDB_*) > defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server or an embedded instance needs to start."""
+
+    data_dir: Path = field(default_factory=lambda: Path("./augurdb_data"))
+    host: str = "127.0.0.1"
+    mysql_port: int = 47335
+    http_port: int = 47334
+    user: str | None = None
+    password: str | None = None
+    training_workers: int = 1
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then AUGURDB_<NAME> variables, then the overrides that are not None."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            env = os.environ.get(f"AUGURDB_{f.name.upper()}")
+            if env is not None:
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(str(values["data_dir"]))
+        for name in ("mysql_port", "http_port", "training_workers"):
+            if name in values:
+                values[name] = int(str(values[name]))
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def auth_required(self) -> bool:
+        return self.password is not None
+
+    def check_safe_to_serve(self) -> None:
+        """A server reachable from other machines must not run without credentials."""
+        if self.host not in LOOPBACK_HOSTS and not self.auth_required:
+            raise SystemExit(
+                f"refusing to listen on {self.host} without authentication: "
+                "pass --user and --password (or AUGURDB_USER / AUGURDB_PASSWORD)"
+            )

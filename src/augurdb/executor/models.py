@@ -1,0 +1,239 @@
+"""CREATE MODEL, RETRAIN, DROP MODEL, SET active and DESCRIBE."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import time
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlglot import exp
+
+from augurdb.catalog.records import ModelRecord
+from augurdb.errors import (AlreadyExists, NotSupported, UnknownColumn, UnknownDatabase, UnknownTable,
+                            WrongArguments)
+from augurdb.executor import system_tables as st
+from augurdb.executor.dispatch import run_statement
+from augurdb.integrations.ml.registry import get_engine, resolve_name
+from augurdb.jobs.training import model_dir, training_data_path
+from augurdb.result import Result
+from augurdb.sql import ast
+from augurdb.sql.parser import parse
+
+if TYPE_CHECKING:
+    from augurdb.session import Session
+
+# USING keys the server handles itself; the rest goes to the engine.
+_CORE_OPTIONS = {"engine", "tag", "join_learn_process", "active"}
+_INFO_COLUMNS = [c for c in st.MODEL_TABLE_COLUMNS if not c[0].startswith(("CURRENT_", "TOTAL_", "TRAINING_PH"))]
+
+
+def _project(session: Session, name: str | None) -> str:
+    project = st.resolve_database(session, name or session.database)
+    if project not in session.instance.catalog.projects():
+        raise UnknownDatabase(f"'{project}' is not a project: models live in projects (e.g. mindsdb)")
+    return project
+
+
+def _model_name(table: exp.Table) -> str:
+    identifier = table.this
+    return identifier.name if identifier.args.get("quoted") else identifier.name.lower()
+
+
+def _info(record: ModelRecord) -> Result:
+    return Result.rows(st.table([st.model_row(record)], _INFO_COLUMNS))
+
+
+@run_statement.register(ast.CreateModel)
+def _create_model(statement: ast.CreateModel, session: Session) -> Result:
+    if statement.args.get("order_by") or statement.args.get("group_by") or statement.args.get("window"):
+        raise NotSupported("Time-series models (ORDER BY / GROUP BY / WINDOW / HORIZON) are not supported yet")
+    table = statement.this
+    project, name = _project(session, table.db), _model_name(table)
+    catalog = session.instance.catalog
+    existing = catalog.models(project=project, name=name)
+    if existing and not statement.args.get("replace"):
+        if statement.args.get("exists"):
+            return _info(existing[-1])
+        raise AlreadyExists(f"Model already exists: {project}.{name}")
+    using = ast.using_of(statement)
+    targets = statement.args["targets"]
+    if len(targets) != 1:
+        raise NotSupported("PREDICT takes one target column")
+    record = ModelRecord(project=project, name=name, version=1, engine=resolve_name(using.get("engine")),
+                         predict=targets[0], source=statement.args.get("source"),
+                         select_data_query=statement.args.get("query"), tag=using.get("tag"),
+                         training_options=_training_options(targets[0], using), created_at=time.time())
+    return _train(session, record, replace=bool(existing), wait=bool(using.get("join_learn_process")))
+
+
+@run_statement.register(ast.Retrain)
+def _retrain(statement: ast.Retrain, session: Session) -> Result:
+    table = statement.this
+    project, name = _project(session, table.db), _model_name(table)
+    versions = session.instance.catalog.models(project=project, name=name)
+    if not versions:
+        raise UnknownTable(f"Model '{project}.{name}' doesn't exist")
+    base = next((v for v in versions if v.active), versions[-1])
+    using = {**base.training_options.get("using", {}), **ast.using_of(statement)}
+    target = (statement.args.get("targets") or [base.predict])[0]
+    record = copy.copy(base)
+    record.id, record.version, record.active = None, max(v.version for v in versions) + 1, False
+    record.status, record.error, record.accuracy = "generating", None, None
+    record.training_started_at = record.training_stopped_at = record.current_phase = None
+    record.engine, record.predict, record.created_at = resolve_name(using.get("engine")), target, time.time()
+    record.source = statement.args.get("source") or base.source
+    record.select_data_query = statement.args.get("query") or base.select_data_query
+    record.training_options = _training_options(target, using)
+    return _train(session, record, replace=False, wait=bool(using.get("join_learn_process")))
+
+
+def _training_options(target: str, using: dict[str, Any]) -> dict[str, Any]:
+    engine_options = {k: v for k, v in using.items() if k not in _CORE_OPTIONS}
+    return {"target": target, "using": engine_options, "activate": str(using.get("active", 1)) not in ("0", "False")}
+
+
+def _train(session: Session, record: ModelRecord, *, replace: bool, wait: bool) -> Result:
+    """Validate, run the source query, then hand the rows to a training worker."""
+    engine = get_engine(record.engine)
+    engine.validate(record.predict, record.training_options["using"])
+    data = _training_data(session, record) if engine.capabilities.needs_training_data else None
+    catalog = session.instance.catalog
+    old = catalog.models(project=record.project, name=record.name) if replace else []
+    stored = catalog.insert_model(record, replace_existing=replace)
+    try:
+        if data is not None:
+            path = training_data_path(session.instance.data_dir, stored.id or 0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(data, path)
+    except Exception:
+        catalog.delete_models([stored.id or 0])
+        raise
+    for dropped in old:
+        _remove_artifacts(session, dropped)
+    session.instance.jobs.submit(stored.id or 0)
+    if wait:
+        session.instance.jobs.wait(stored.id or 0)
+    return _info(catalog.model(stored.id or 0) or stored)
+
+
+def _training_data(session: Session, record: ModelRecord) -> pa.Table:
+    from augurdb.executor.queries import run_query
+
+    if not record.select_data_query:
+        raise WrongArguments(f"Engine '{record.engine}' learns from data: "
+                             "CREATE MODEL name FROM db (SELECT ...) PREDICT column")
+    statements = parse(record.select_data_query)
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise WrongArguments("The training data must be one SELECT query")
+    source_session = copy.copy(session)
+    source_session.database = st.resolve_database(session, record.source or session.database)
+    data = run_query(source_session, statements[0])
+    by_lower = {c.lower(): c for c in data.column_names}
+    if record.predict.lower() not in by_lower:
+        raise UnknownColumn(f"Unknown column '{record.predict}' to predict: the training data has "
+                            f"{', '.join(data.column_names)}")
+    if by_lower[record.predict.lower()] != record.predict:
+        data = data.rename_columns([record.predict if c.lower() == record.predict.lower() else c
+                                    for c in data.column_names])
+    if data.num_rows == 0:
+        raise WrongArguments("The training query returned no rows")
+    return data
+
+
+def _remove_artifacts(session: Session, record: ModelRecord) -> None:
+    session.instance.models.evict(record.id or 0)
+    shutil.rmtree(model_dir(session.instance.data_dir, record.id or 0), ignore_errors=True)
+
+
+@run_statement.register(ast.DropModel)
+def _drop_model(statement: ast.DropModel, session: Session) -> Result:
+    table = statement.this
+    catalog = session.instance.catalog
+    parts = [p for p in (table.catalog, table.db, table.name) if p]
+    version = parts.pop() if len(parts) > 1 and parts[-1].isdigit() else None
+    project = _project(session, parts[0] if len(parts) == 2 else None)
+    name = parts[-1] if table.this.args.get("quoted") or version else parts[-1].lower()
+    records = catalog.models(project=project, name=name) or catalog.models(project=project, name=name.lower())
+    if version is not None:
+        records = [r for r in records if str(r.version) == version]
+        if records and records[0].active:
+            raise WrongArguments(f"Can't remove active version: {project}.{name}.{version}")
+    if not records:
+        if statement.args.get("exists"):
+            return Result.ok()
+        what = f"{project}.{name}" + (f".{version}" if version else "")
+        raise UnknownTable(f"Model '{what}' doesn't exist")
+    catalog.delete_models([r.id or 0 for r in records])
+    for record in records:
+        _remove_artifacts(session, record)
+    return Result.ok(len(records))
+
+
+@run_statement.register(ast.SetActive)
+def _set_active(statement: ast.SetActive, session: Session) -> Result:
+    table = statement.this
+    if not table.name.isdigit() or not table.db:
+        raise WrongArguments("SET active takes [project.]model.version, e.g. SET active mindsdb.m.2")
+    project = _project(session, table.catalog or None)
+    record = session.model_version(project, table.db, table.name)
+    if record.status != "complete":
+        raise WrongArguments(f"Version {record.version} of {project}.{record.name} is '{record.status}': "
+                             "only a complete version can be made active")
+    session.instance.catalog.activate_model(record.id or 0)
+    return Result.ok(1)
+
+
+@run_statement.register(ast.DescribeModel)
+def _describe_model(statement: ast.DescribeModel, session: Session) -> Result:
+    return _describe_parts(session, list(statement.args["parts"]), model_only=True)
+
+
+@run_statement.register(exp.Describe)
+def _describe(statement: exp.Describe, session: Session) -> Result:
+    table = statement.this
+    if not isinstance(table, exp.Table):
+        raise NotSupported("DESCRIBE takes a table or model name")
+    parts = [p for p in (table.catalog, table.db, table.name) if p]
+    return _describe_parts(session, parts, model_only=False)
+
+
+def _describe_parts(session: Session, parts: list[str], *, model_only: bool) -> Result:
+    catalog = session.instance.catalog
+    projects = {p.lower(): p for p in catalog.projects()}
+    if len(parts) > 1 and parts[0].lower() in projects and catalog.models(projects[parts[0].lower()], parts[1]):
+        project, rest = projects[parts[0].lower()], parts[1:]
+    elif session.database in projects.values() and catalog.models(session.database, parts[0]):
+        project, rest = session.database, parts
+    elif model_only:
+        raise UnknownTable(f"Model '{'.'.join(parts)}' doesn't exist")
+    else:
+        return _describe_table(session, parts)
+    name, rest = rest[0], rest[1:]
+    record = session.model_version(project, name, rest.pop(0)) if rest and rest[0].isdigit() \
+        else session.active_model(project, name)
+    if not rest:
+        return _describe_summary(session, record)
+    model = session.instance.models.get(record)
+    return Result.rows(model.describe(".".join(rest)))
+
+
+def _describe_summary(session: Session, record: ModelRecord) -> Result:
+    tables: list[str] = []
+    if record.status == "complete":
+        listing = session.instance.models.get(record).describe(None)
+        tables = [str(v) for v in listing.column(0).to_pylist()] if listing.num_columns else []
+    row = {"TABLES": str(tables), **st.model_row(record)}
+    return Result.rows(st.table([row], [("TABLES", pa.string()), *_INFO_COLUMNS]))
+
+
+def _describe_table(session: Session, parts: list[str]) -> Result:
+    from augurdb.sql.compat import _show_columns
+
+    if len(parts) > 2:
+        raise UnknownTable(f"Table '{'.'.join(parts)}' doesn't exist")
+    show = exp.Show(this="COLUMNS", target=exp.to_identifier(parts[-1]),
+                    db=exp.to_identifier(parts[0]) if len(parts) == 2 else None)
+    return Result.rows(_show_columns(session, show))

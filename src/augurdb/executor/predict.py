@@ -1,0 +1,57 @@
+"""Run a model over Arrow rows: check the inputs, predict in batches, echo the inputs back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from augurdb.errors import UnknownColumn
+from augurdb.planner.steps import PredictStep
+
+if TYPE_CHECKING:
+    from augurdb.session import Session
+
+# Rows per predict() call: bounds the memory one call holds, large enough to stay vectorised.
+BATCH_ROWS = 200_000
+
+
+def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> pa.Table:
+    """One output row per input row: the model's outputs, then the input columns."""
+    model = session.instance.models.get(step.model)
+    rows = _inputs(step, data)
+    by_lower = {name.lower(): name for name in rows.column_names}
+    missing = [c for c in model.input_columns if c.lower() not in by_lower]
+    if missing:
+        raise UnknownColumn(
+            f"Model '{step.model.qualified_name}' needs the input column(s) {', '.join(missing)} "
+            "that the query does not provide")
+    features = pa.table({c: rows.column(by_lower[c.lower()]) for c in model.input_columns})
+    options = dict(step.options)
+    if step.empty or features.num_rows == 0:
+        features = features.slice(0, 0)
+    parts = [model.predict(features.slice(start, BATCH_ROWS), options)
+             for start in range(0, max(features.num_rows, 1), BATCH_ROWS)]
+    outputs = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    for name in rows.column_names:
+        if name not in outputs.column_names:
+            outputs = outputs.append_column(name, rows.column(name))
+    return outputs
+
+
+def _inputs(step: PredictStep, data: pa.Table | None) -> pa.Table:
+    if data is None:
+        return _constants_table(step.constants, 1)
+    if step.renames:
+        data = data.rename_columns([step.renames.get(c, c) for c in data.column_names])
+    for name, value in _constants_table(step.constants, data.num_rows).to_pydict().items():
+        if name in data.column_names:
+            data = data.drop_columns([name])
+        data = data.append_column(name, pa.array(value))
+    return data
+
+
+def _constants_table(constants: dict[str, Any], rows: int) -> pa.Table:
+    if not constants:
+        return pa.table({"__augur_rows": pa.nulls(rows)}).drop_columns(["__augur_rows"]) if rows else pa.table({})
+    return pa.table({name: pa.array([value] * rows) for name, value in constants.items()})

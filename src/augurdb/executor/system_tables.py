@@ -1,0 +1,283 @@
+"""Tables the server makes up from its own state: information_schema, <project>.models, SHOW answers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from augurdb import __version__
+from augurdb.catalog.records import ModelRecord
+from augurdb.errors import UnknownDatabase, UnknownTable
+from augurdb.executor.types import arrow_type_of_dtype, data_type, is_numeric_dtype, mysql_type
+
+if TYPE_CHECKING:
+    from augurdb.session import Session
+
+INFORMATION_SCHEMA = "information_schema"
+FILES = "files"
+
+
+def table(rows: list[dict[str, Any]], columns: list[tuple[str, pa.DataType]]) -> pa.Table:
+    """An Arrow table from row dicts, with the given column order and types."""
+    schema = pa.schema([pa.field(name, dtype) for name, dtype in columns])
+    return pa.Table.from_pylist([{c: r.get(c) for c, _ in columns} for r in rows], schema=schema)
+
+
+# --- databases and tables ----------------------------------------------------------
+
+
+def database_kinds(session: Session) -> list[tuple[str, str, str | None]]:
+    """(name, type, engine) of every database: system, projects, files, integrations."""
+    kinds: list[tuple[str, str, str | None]] = [(INFORMATION_SCHEMA, "system", None)]
+    kinds += [(p, "project", None) for p in session.instance.catalog.projects()]
+    kinds.append((FILES, "data", "files"))
+    kinds += [(i.name, "data", i.engine) for i in session.instance.catalog.integrations()]
+    return kinds
+
+
+def database_names(session: Session) -> list[str]:
+    return [name for name, _, _ in database_kinds(session)]
+
+
+def resolve_database(session: Session, name: str) -> str:
+    """The stored spelling of a database name (names are case-insensitive); UnknownDatabase if none."""
+    for candidate in database_names(session):
+        if candidate.lower() == name.lower():
+            return candidate
+    raise UnknownDatabase(f"Unknown database '{name}'")
+
+
+def tables_of(session: Session, database: str) -> list[tuple[str, str]]:
+    """(table name, table type) of one database."""
+    database = resolve_database(session, database)
+    if database == INFORMATION_SCHEMA:
+        return [(name.upper(), "SYSTEM VIEW") for name in INFORMATION_SCHEMA_TABLES]
+    if database == FILES:
+        return [(name, "BASE TABLE") for name in session.instance.files.tables()]
+    if database in session.instance.catalog.projects():
+        names = sorted({m.name for m in session.instance.catalog.models(project=database)})
+        return [("models", "SYSTEM VIEW")] + [(n, "MODEL") for n in names]
+    return []
+
+
+def columns_of(session: Session, database: str, name: str) -> list[tuple[str, pa.DataType]]:
+    """(column, Arrow type) of a table, file or model."""
+    database = resolve_database(session, database)
+    if database == FILES:
+        return [(f.name, f.type) for f in session.instance.files.schema(name)]
+    if database == INFORMATION_SCHEMA:
+        builder = INFORMATION_SCHEMA_TABLES.get(name.lower())
+        if builder is None:
+            raise UnknownTable(f"Table '{database}.{name}' doesn't exist")
+        return [(f.name, f.type) for f in builder(session).schema]
+    if database in session.instance.catalog.projects():
+        if name.lower() == "models":
+            return [(f.name, f.type) for f in models_table(session, database).schema]
+        record = session.active_model(database, name)
+        return model_columns(record)
+    raise UnknownTable(f"Table '{database}.{name}' doesn't exist")
+
+
+def model_columns(record: ModelRecord) -> list[tuple[str, pa.DataType]]:
+    """What SELECT * FROM model returns: the prediction, its confidence and explanation, then the inputs."""
+    dtypes = record.dtype_dict or {}
+    target = record.predict
+    columns = [(target, arrow_type_of_dtype(dtypes.get(target))), (f"{target}_confidence", pa.float64()),
+               (f"{target}_explain", pa.string())]
+    if is_numeric_dtype(dtypes.get(target)):
+        columns += [(f"{target}_min", pa.float64()), (f"{target}_max", pa.float64())]
+    columns += [(c, arrow_type_of_dtype(dtypes.get(c))) for c in record.input_columns or []]
+    return columns
+
+
+# --- the models table ---------------------------------------------------------------
+
+MODEL_TABLE_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("NAME", pa.string()), ("ENGINE", pa.string()), ("PROJECT", pa.string()), ("ACTIVE", pa.bool_()),
+    ("VERSION", pa.int64()), ("STATUS", pa.string()), ("ACCURACY", pa.float64()), ("PREDICT", pa.string()),
+    ("UPDATE_STATUS", pa.string()), ("MINDSDB_VERSION", pa.string()), ("ERROR", pa.string()),
+    ("SELECT_DATA_QUERY", pa.string()), ("TRAINING_OPTIONS", pa.string()), ("TAG", pa.string()),
+    ("CREATED_AT", pa.timestamp("s")), ("TRAINING_TIME", pa.float64()),
+    ("CURRENT_TRAINING_PHASE", pa.int64()), ("TOTAL_TRAINING_PHASES", pa.int64()),
+    ("TRAINING_PHASE_NAME", pa.string()),
+]
+
+
+def model_row(record: ModelRecord) -> dict[str, Any]:
+    return {
+        "NAME": record.name, "ENGINE": record.engine, "PROJECT": record.project, "ACTIVE": record.active,
+        "VERSION": record.version, "STATUS": record.status, "ACCURACY": record.accuracy,
+        "PREDICT": record.predict, "UPDATE_STATUS": "up_to_date", "MINDSDB_VERSION": __version__,
+        "ERROR": record.error, "SELECT_DATA_QUERY": record.select_data_query,
+        "TRAINING_OPTIONS": json.dumps(record.training_options), "TAG": record.tag,
+        "CREATED_AT": int(record.created_at), "TRAINING_TIME": record.training_time,
+        "CURRENT_TRAINING_PHASE": record.current_phase, "TOTAL_TRAINING_PHASES": record.total_phases,
+        "TRAINING_PHASE_NAME": record.phase_name,
+    }
+
+
+def models_table(session: Session, project: str | None = None) -> pa.Table:
+    records = session.instance.catalog.models(project=project)
+    return table([model_row(r) for r in records], MODEL_TABLE_COLUMNS)
+
+
+# --- information_schema ------------------------------------------------------------
+
+
+def _schemata(session: Session) -> pa.Table:
+    rows = [{"CATALOG_NAME": "def", "SCHEMA_NAME": name, "DEFAULT_CHARACTER_SET_NAME": "utf8mb4",
+             "DEFAULT_COLLATION_NAME": "utf8mb4_0900_ai_ci", "SQL_PATH": None, "TYPE": kind, "ENGINE": engine}
+            for name, kind, engine in database_kinds(session)]
+    return table(rows, [("CATALOG_NAME", pa.string()), ("SCHEMA_NAME", pa.string()),
+                        ("DEFAULT_CHARACTER_SET_NAME", pa.string()), ("DEFAULT_COLLATION_NAME", pa.string()),
+                        ("SQL_PATH", pa.string()), ("TYPE", pa.string()), ("ENGINE", pa.string())])
+
+
+def _tables(session: Session) -> pa.Table:
+    rows = []
+    for database in database_names(session):
+        for name, kind in tables_of(session, database):
+            rows.append({"TABLE_CATALOG": "def", "TABLE_SCHEMA": database, "TABLE_NAME": name,
+                         "TABLE_TYPE": kind, "ENGINE": None if kind == "MODEL" else "augurdb",
+                         "VERSION": 10, "ROW_FORMAT": "Dynamic", "TABLE_ROWS": _row_count(session, database, name),
+                         "CREATE_TIME": None, "UPDATE_TIME": None, "TABLE_COLLATION": "utf8mb4_0900_ai_ci",
+                         "TABLE_COMMENT": ""})
+    return table(rows, [("TABLE_CATALOG", pa.string()), ("TABLE_SCHEMA", pa.string()), ("TABLE_NAME", pa.string()),
+                        ("TABLE_TYPE", pa.string()), ("ENGINE", pa.string()), ("VERSION", pa.int64()),
+                        ("ROW_FORMAT", pa.string()), ("TABLE_ROWS", pa.int64()),
+                        ("CREATE_TIME", pa.timestamp("s")), ("UPDATE_TIME", pa.timestamp("s")),
+                        ("TABLE_COLLATION", pa.string()), ("TABLE_COMMENT", pa.string())])
+
+
+def _row_count(session: Session, database: str, name: str) -> int | None:
+    if database == FILES:
+        record = session.instance.catalog.file(name)
+        return record.row_count if record else None
+    return None
+
+
+def _columns(session: Session) -> pa.Table:
+    rows = []
+    for database in database_names(session):
+        if database == INFORMATION_SCHEMA:
+            continue
+        for name, _ in tables_of(session, database):
+            try:
+                columns = columns_of(session, database, name)
+            except Exception:  # a model still training has no columns yet: list it without them
+                continue
+            for position, (column, dtype) in enumerate(columns, start=1):
+                rows.append({"TABLE_CATALOG": "def", "TABLE_SCHEMA": database, "TABLE_NAME": name,
+                             "COLUMN_NAME": column, "ORDINAL_POSITION": position, "COLUMN_DEFAULT": None,
+                             "IS_NULLABLE": "YES", "DATA_TYPE": data_type(dtype),
+                             "CHARACTER_MAXIMUM_LENGTH": 65535 if data_type(dtype) == "text" else None,
+                             "NUMERIC_PRECISION": None, "NUMERIC_SCALE": None,
+                             "CHARACTER_SET_NAME": "utf8mb4" if data_type(dtype) == "text" else None,
+                             "COLLATION_NAME": "utf8mb4_0900_ai_ci" if data_type(dtype) == "text" else None,
+                             "COLUMN_TYPE": mysql_type(dtype), "COLUMN_KEY": "", "EXTRA": "",
+                             "PRIVILEGES": "select", "COLUMN_COMMENT": ""})
+    text, num = pa.string(), pa.int64()
+    return table(rows, [("TABLE_CATALOG", text), ("TABLE_SCHEMA", text), ("TABLE_NAME", text),
+                        ("COLUMN_NAME", text), ("ORDINAL_POSITION", num), ("COLUMN_DEFAULT", text),
+                        ("IS_NULLABLE", text), ("DATA_TYPE", text), ("CHARACTER_MAXIMUM_LENGTH", num),
+                        ("NUMERIC_PRECISION", num), ("NUMERIC_SCALE", num), ("CHARACTER_SET_NAME", text),
+                        ("COLLATION_NAME", text), ("COLUMN_TYPE", text), ("COLUMN_KEY", text), ("EXTRA", text),
+                        ("PRIVILEGES", text), ("COLUMN_COMMENT", text)])
+
+
+def _engines(session: Session) -> pa.Table:
+    from augurdb.integrations.ml.registry import engine_names
+
+    rows = [{"NAME": n, "HANDLER": n, "CONNECTION_DATA": "{}"} for n in engine_names()]
+    return table(rows, [("NAME", pa.string()), ("HANDLER", pa.string()), ("CONNECTION_DATA", pa.string())])
+
+
+def _databases(session: Session) -> pa.Table:
+    rows = [{"NAME": n, "TYPE": k, "ENGINE": e} for n, k, e in database_kinds(session)]
+    return table(rows, [("NAME", pa.string()), ("TYPE", pa.string()), ("ENGINE", pa.string())])
+
+
+def _empty(*names: str) -> Callable[[Session], pa.Table]:
+    return lambda session: table([], [(n, pa.string()) for n in names])
+
+
+INFORMATION_SCHEMA_TABLES: dict[str, Callable[[Session], pa.Table]] = {
+    "schemata": _schemata,
+    "tables": _tables,
+    "columns": _columns,
+    "models": lambda session: models_table(session),
+    "databases": _databases,
+    "ml_engines": _engines,
+    "engines": lambda session: engines_table(),
+    "statistics": _empty("TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "NON_UNIQUE", "INDEX_SCHEMA",
+                         "INDEX_NAME", "SEQ_IN_INDEX", "COLUMN_NAME"),
+    "key_column_usage": _empty("CONSTRAINT_CATALOG", "CONSTRAINT_SCHEMA", "CONSTRAINT_NAME", "TABLE_CATALOG",
+                               "TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME", "REFERENCED_TABLE_SCHEMA",
+                               "REFERENCED_TABLE_NAME", "REFERENCED_COLUMN_NAME"),
+    "routines": _empty("SPECIFIC_NAME", "ROUTINE_CATALOG", "ROUTINE_SCHEMA", "ROUTINE_NAME", "ROUTINE_TYPE"),
+    "views": _empty("TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "VIEW_DEFINITION"),
+    "events": _empty("EVENT_CATALOG", "EVENT_SCHEMA", "EVENT_NAME"),
+    "triggers": _empty("TRIGGER_CATALOG", "TRIGGER_SCHEMA", "TRIGGER_NAME"),
+    "referential_constraints": _empty("CONSTRAINT_CATALOG", "CONSTRAINT_SCHEMA", "CONSTRAINT_NAME"),
+    "table_constraints": _empty("CONSTRAINT_CATALOG", "CONSTRAINT_SCHEMA", "CONSTRAINT_NAME", "TABLE_SCHEMA",
+                                "TABLE_NAME", "CONSTRAINT_TYPE"),
+    "character_sets": lambda session: charsets_table(),
+    "collations": lambda session: collations_table(),
+    "plugins": _empty("PLUGIN_NAME", "PLUGIN_VERSION", "PLUGIN_STATUS", "PLUGIN_TYPE"),
+    "partitions": _empty("TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "PARTITION_NAME"),
+    "parameters": _empty("SPECIFIC_CATALOG", "SPECIFIC_SCHEMA", "SPECIFIC_NAME", "PARAMETER_NAME"),
+    "user_privileges": _empty("GRANTEE", "TABLE_CATALOG", "PRIVILEGE_TYPE", "IS_GRANTABLE"),
+}
+
+
+# --- fixed answers for client probes --------------------------------------------------
+
+
+def engines_table() -> pa.Table:
+    rows = [{"Engine": "augurdb", "Support": "DEFAULT", "Comment": "augurdb tables, files and models",
+             "Transactions": "NO", "XA": "NO", "Savepoints": "NO"}]
+    return table(rows, [(c, pa.string()) for c in ("Engine", "Support", "Comment", "Transactions", "XA",
+                                                   "Savepoints")])
+
+
+def charsets_table() -> pa.Table:
+    rows = [{"Charset": "utf8mb4", "Description": "UTF-8 Unicode", "Default collation": "utf8mb4_0900_ai_ci",
+             "Maxlen": 4},
+            {"Charset": "utf8", "Description": "UTF-8 Unicode", "Default collation": "utf8_general_ci",
+             "Maxlen": 3},
+            {"Charset": "latin1", "Description": "cp1252 West European",
+             "Default collation": "latin1_swedish_ci", "Maxlen": 1},
+            {"Charset": "binary", "Description": "Binary pseudo charset", "Default collation": "binary",
+             "Maxlen": 1}]
+    return table(rows, [("Charset", pa.string()), ("Description", pa.string()),
+                        ("Default collation", pa.string()), ("Maxlen", pa.int64())])
+
+
+def collations_table() -> pa.Table:
+    rows = [{"Collation": "utf8mb4_0900_ai_ci", "Charset": "utf8mb4", "Id": 255, "Default": "Yes",
+             "Compiled": "Yes", "Sortlen": 0, "Pad_attribute": "NO PAD"},
+            {"Collation": "utf8mb4_general_ci", "Charset": "utf8mb4", "Id": 45, "Default": "",
+             "Compiled": "Yes", "Sortlen": 1, "Pad_attribute": "PAD SPACE"},
+            {"Collation": "utf8_general_ci", "Charset": "utf8", "Id": 33, "Default": "Yes",
+             "Compiled": "Yes", "Sortlen": 1, "Pad_attribute": "PAD SPACE"},
+            {"Collation": "latin1_swedish_ci", "Charset": "latin1", "Id": 8, "Default": "Yes",
+             "Compiled": "Yes", "Sortlen": 1, "Pad_attribute": "PAD SPACE"},
+            {"Collation": "binary", "Charset": "binary", "Id": 63, "Default": "Yes",
+             "Compiled": "Yes", "Sortlen": 1, "Pad_attribute": "NO PAD"}]
+    return table(rows, [("Collation", pa.string()), ("Charset", pa.string()), ("Id", pa.int64()),
+                        ("Default", pa.string()), ("Compiled", pa.string()), ("Sortlen", pa.int64()),
+                        ("Pad_attribute", pa.string())])
+
+
+def status_table(session: Session) -> pa.Table:
+    uptime = int(time.time() - session.instance.started_at)
+    rows = [{"Variable_name": "Uptime", "Value": str(uptime)},
+            {"Variable_name": "Threads_connected", "Value": "1"},
+            {"Variable_name": "Ssl_version", "Value": ""},
+            {"Variable_name": "Ssl_cipher", "Value": ""},
+            {"Variable_name": "Questions", "Value": "0"}]
+    return table(rows, [("Variable_name", pa.string()), ("Value", pa.string())])

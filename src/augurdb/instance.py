@@ -1,0 +1,105 @@
+"""One augurdb instance over one data directory: catalog, files, local engine, models, training."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from augurdb.catalog.records import ModelRecord
+from augurdb.catalog.store import Catalog
+from augurdb.config import Settings
+from augurdb.errors import ModelNotReady
+from augurdb.integrations.data.files import FilesIntegration
+from augurdb.integrations.ml.base import LoadedModel
+from augurdb.integrations.ml.registry import get_engine
+from augurdb.jobs.training import TrainingJobs, model_dir
+
+if TYPE_CHECKING:
+    from augurdb.session import Session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROJECT = "mindsdb"
+
+
+class ModelCache:
+    """Loaded models by id, least recently used out first: single-row predictions never touch disk."""
+
+    def __init__(self, data_dir: Path, capacity: int = 32):
+        self.data_dir = data_dir
+        self.capacity = capacity
+        self._models: OrderedDict[int, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, record: ModelRecord) -> LoadedModel:
+        if record.status != "complete":
+            raise _not_ready(record)
+        model_id = record.id or 0
+        with self._lock:
+            if model_id in self._models:
+                self._models.move_to_end(model_id)
+                return self._models[model_id]
+        loaded = get_engine(record.engine).load(model_dir(self.data_dir, model_id))
+        with self._lock:
+            self._models[model_id] = loaded
+            while len(self._models) > self.capacity:
+                self._models.popitem(last=False)
+        return loaded
+
+    def evict(self, model_id: int) -> None:
+        with self._lock:
+            self._models.pop(model_id, None)
+
+
+def _not_ready(record: ModelRecord) -> ModelNotReady:
+    name = f"{record.qualified_name}.{record.version}"
+    if record.status == "error":
+        return ModelNotReady(f"The model '{name}' cannot be used: its training failed: {record.error}")
+    return ModelNotReady(f"The model '{name}' is not ready yet: its status is '{record.status}'")
+
+
+class Instance:
+    """Everything shared by the sessions of one server (or one embedded connection)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.started_at = time.time()
+        self.data_dir = Path(settings.data_dir).resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.data_dir / "catalog.sqlite")
+        if DEFAULT_PROJECT not in self.catalog.projects():
+            self.catalog.add_project(DEFAULT_PROJECT)
+        self.files = FilesIntegration(self.catalog, self.data_dir / "files")
+        self.duckdb = _local_engine(self.data_dir)
+        self.models = ModelCache(self.data_dir)
+        self.jobs = TrainingJobs(self.data_dir, self.catalog, settings.training_workers)
+        self.jobs.recover()
+
+    def session(self, user: str = "augur", database: str = DEFAULT_PROJECT) -> Session:
+        from augurdb.session import Session
+
+        return Session(self, user=user, database=database)
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.duckdb.close()
+
+
+def _local_engine(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB for local relational work, allowed to read only the instance's own files.
+
+    User SQL runs here; without the lock a query could read any file on the server.
+    """
+    con = duckdb.connect()
+    allowed = str(data_dir / "files").replace("'", "''")
+    con.execute(f"SET allowed_directories = ['{allowed}']")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+    return con

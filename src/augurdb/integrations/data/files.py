@@ -1,0 +1,122 @@
+"""Uploaded files: CSV, TSV, Parquet and JSON, stored as Parquet and read in place by DuckDB."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlglot import exp
+
+from augurdb.catalog.records import FileRecord
+from augurdb.catalog.store import Catalog
+from augurdb.errors import UnknownTable, WrongArguments
+from augurdb.integrations.data.base import DataCapabilities
+
+FORMATS = {"csv", "tsv", "parquet", "json", "jsonl", "ndjson"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class FilesIntegration:
+    """The `files` database: one table per uploaded file."""
+
+    name = "files"
+    engine = "files"
+    capabilities = DataCapabilities(local_scan=True, writable=True)
+
+    def __init__(self, catalog: Catalog, directory: Path):
+        self.catalog = catalog
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def tables(self) -> list[str]:
+        return [f.name for f in self.catalog.files()]
+
+    def record(self, table: str) -> FileRecord:
+        record = self.catalog.file(table) or self.catalog.file(table.lower())
+        if record is None:
+            raise UnknownTable(f"Table 'files.{table}' doesn't exist")
+        return record
+
+    def schema(self, table: str) -> pa.Schema:
+        return pq.read_schema(self.record(table).path)
+
+    def scan_sql(self, table: str) -> exp.Expression:
+        path = str(self.record(table).path).replace("'", "''")
+        return exp.func("read_parquet", exp.Literal.string(path))
+
+    def query(self, select: exp.Select) -> pa.Table:
+        raise NotImplementedError("files are scanned in place by DuckDB")
+
+    def drop_table(self, table: str) -> None:
+        record = self.record(table)
+        self.catalog.drop_file(record.name)
+        record.path.unlink(missing_ok=True)
+
+    def load(self, name: str, source: Path, source_format: str | None = None) -> FileRecord:
+        """Convert `source` to Parquet and register it as files.<name>, replacing an older one.
+
+        The Parquet file is written under a temporary name and renamed into place, and
+        the catalog row is written last, so a failed load leaves nothing behind.
+        """
+        if not _NAME.match(name):
+            raise WrongArguments(f"Invalid file name {name!r}: use letters, digits and _ (max 64)")
+        fmt = (source_format or detect_format(source)).lower()
+        if fmt not in FORMATS:
+            raise WrongArguments(f"Unsupported file format {fmt!r}: expected one of {sorted(FORMATS)}")
+        target = self.directory / f"{name}.parquet"
+        fd, tmp_name = tempfile.mkstemp(dir=self.directory, suffix=".parquet.tmp")
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            _convert_to_parquet(source, fmt, tmp)
+            schema = pq.read_schema(tmp)
+            rows = pq.ParquetFile(tmp).metadata.num_rows
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        record = FileRecord(name, target, fmt, rows, [{"name": f.name, "type": str(f.type)} for f in schema])
+        self.catalog.put_file(record)
+        return record
+
+
+def detect_format(path: Path) -> str:
+    """The format from the file name, or from the first bytes when the name says nothing."""
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        return suffix
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] in (b"[", b"{"):
+        return "json"
+    first_line = stripped.split(b"\n", 1)[0]
+    return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
+
+
+def _convert_to_parquet(source: Path, fmt: str, target: Path) -> None:
+    path = str(source).replace("'", "''")
+    readers = {
+        # Sniff types over the whole file: a column that turns non-numeric on row 50,000
+        # must load as text, not fail.
+        "csv": f"read_csv('{path}', header=true, sample_size=-1, quote='\"', escape='\"')",
+        "tsv": f"read_csv('{path}', header=true, delim='\\t', sample_size=-1)",
+        "parquet": f"read_parquet('{path}')",
+        "json": f"read_json_auto('{path}')",
+        "jsonl": f"read_json_auto('{path}', format='newline_delimited')",
+        "ndjson": f"read_json_auto('{path}', format='newline_delimited')",
+    }
+    out = str(target).replace("'", "''")
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY (SELECT * FROM {readers[fmt]}) TO '{out}' (FORMAT parquet)")
+    except duckdb.Error as error:
+        raise WrongArguments(f"Could not read the {fmt} file: {str(error).splitlines()[0]}") from None
+    finally:
+        con.close()

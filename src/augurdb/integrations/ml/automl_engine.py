@@ -1,0 +1,97 @@
+"""The built-in AutoML engine behind CREATE MODEL, adapting augurdb.automl to the engine contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from augurdb.errors import WrongArguments
+from augurdb.integrations.ml.base import EngineCapabilities, ProgressFn, TrainingResult
+
+# USING keys this adapter reads itself; everything else goes to automl.learn(options=...).
+_LEARN_ARGS = {"time_budget", "dtype_dict", "seed"}
+
+
+class AutoMLEngine:
+    """Learns with augurdb.automl in a worker process; predicts in the server process."""
+
+    name = "automl"
+    capabilities = EngineCapabilities(needs_training_data=True, trains_in_worker=True)
+
+    def validate(self, target: str, options: dict[str, Any]) -> None:
+        from augurdb.automl import OPTION_NAMES
+
+        unknown = sorted(set(options) - _LEARN_ARGS - set(OPTION_NAMES))
+        if unknown:
+            raise WrongArguments(
+                f"Unknown USING option(s) for engine 'automl': {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(_LEARN_ARGS | set(OPTION_NAMES)))}"
+            )
+        budget = options.get("time_budget")
+        if budget is not None and (not isinstance(budget, int | float) or budget <= 0):
+            raise WrongArguments(f"time_budget must be a positive number of seconds, got {budget!r}")
+        dtypes = options.get("dtype_dict")
+        if dtypes is not None and not isinstance(dtypes, dict):
+            raise WrongArguments("dtype_dict must be a JSON object: {\"column\": \"type\"}")
+
+    def train(self, data: pa.Table, target: str, options: dict[str, Any], artifact_dir: Path,
+              progress: ProgressFn) -> TrainingResult:
+        from augurdb.automl import learn
+
+        extra = {k: v for k, v in options.items() if k not in _LEARN_ARGS}
+        predictor = learn(
+            data.to_pandas(), target,
+            time_budget=options.get("time_budget"),
+            dtype_dict=options.get("dtype_dict"),
+            options=extra,
+            seed=int(options.get("seed", 0)),
+            progress=progress,
+        )
+        predictor.save(artifact_dir)
+        return TrainingResult(accuracy=float(predictor.accuracy), input_columns=list(predictor.input_columns),
+                              dtype_dict=dict(predictor.dtype_dict))
+
+    def load(self, artifact_dir: Path) -> AutoMLModel:
+        from augurdb.automl import Predictor
+
+        return AutoMLModel(Predictor.load(artifact_dir))
+
+
+class AutoMLModel:
+    """A loaded AutoML predictor behind the LoadedModel contract."""
+
+    def __init__(self, predictor: Any):
+        self.predictor = predictor
+        self.input_columns: list[str] = list(predictor.input_columns)
+
+    def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
+        frame = self.predictor.predict(data.to_pandas(), dict(options))
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+    def output_schema(self) -> pa.Schema:
+        target = self.predictor.target
+        sample = self.predictor.predict(self._empty_input(), {})
+        fields = [pa.field(c, _arrow_type(sample[c])) for c in sample.columns]
+        return pa.schema(fields) if fields else pa.schema([pa.field(target, pa.string())])
+
+    def _empty_input(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in self.input_columns})
+
+    def describe(self, attribute: str | None) -> pa.Table:
+        frame = self.predictor.describe(attribute)
+        for column in frame.columns:
+            if frame[column].map(lambda v: isinstance(v, dict | list)).any():
+                frame[column] = frame[column].map(json.dumps)
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _arrow_type(series: Any) -> pa.DataType:
+    try:
+        return pa.Array.from_pandas(series).type
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.string()

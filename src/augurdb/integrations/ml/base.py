@@ -1,0 +1,69 @@
+"""The contract every ML engine implements: the built-in AutoML, and later MLflow, Ray Serve, HTTP, BYOM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class EngineCapabilities:
+    """What the server may rely on; declared, never probed."""
+
+    # CREATE MODEL needs FROM db (query): the engine learns from rows.
+    needs_training_data: bool = True
+    # Training runs in a worker process (heavy, CPU-bound); remote engines may train elsewhere.
+    trains_in_worker: bool = True
+
+
+@dataclass
+class TrainingResult:
+    """What the catalog keeps about a trained model version."""
+
+    accuracy: float | None = None
+    input_columns: list[str] = field(default_factory=list)
+    dtype_dict: dict[str, str] = field(default_factory=dict)
+
+
+class LoadedModel(Protocol):
+    """A model in memory, ready to predict."""
+
+    input_columns: list[str]
+
+    def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
+        """One output row per input row, same order: the target, <target>_confidence, ..."""
+        ...
+
+    def output_schema(self) -> pa.Schema:
+        """Columns predict() returns (before echoing the inputs)."""
+        ...
+
+    def describe(self, attribute: str | None) -> pa.Table:
+        """What DESCRIBE model[.attribute] shows."""
+        ...
+
+
+class MLEngine(Protocol):
+    """Trains and loads models of one kind."""
+
+    name: str
+    capabilities: EngineCapabilities
+
+    def validate(self, target: str, options: dict[str, Any]) -> None:
+        """Check the USING options at CREATE time; raise WrongArguments on nonsense."""
+        ...
+
+    def train(self, data: pa.Table, target: str, options: dict[str, Any], artifact_dir: Path,
+              progress: ProgressFn) -> TrainingResult:
+        """Learn from `data`, write the artifact into artifact_dir."""
+        ...
+
+    def load(self, artifact_dir: Path) -> LoadedModel:
+        """Load an artifact written by train()."""
+        ...

@@ -1,0 +1,111 @@
+"""Session.execute(sql) -> Result: the single entry every protocol uses."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from augurdb.catalog.records import ModelRecord
+from augurdb.errors import AugurError, InternalError, ParseError, UnknownColumn, UnknownTable
+from augurdb.executor.dispatch import load_handlers, run_statement
+from augurdb.result import Result
+from augurdb.sql.compat import default_variables
+from augurdb.sql.parser import parse
+
+if TYPE_CHECKING:
+    from augurdb.instance import Instance
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+load_handlers()
+
+
+class Session:
+    """One client's state: user, current database, variables, last warnings."""
+
+    def __init__(self, instance: Instance, user: str = "augur", database: str = "mindsdb"):
+        self.instance = instance
+        self.user = user
+        self.database = database
+        self.variables: dict[str, Any] = default_variables()
+        self.user_variables: dict[str, Any] = {}
+        self.warnings: list[tuple[str, int, str]] = []
+
+    def execute(self, sql: str) -> Result:
+        """Run one or more statements; the answer is the last one's."""
+        statements = parse(sql)
+        if not statements:
+            raise ParseError("Query was empty", code=1065)
+        result = Result.ok()
+        for statement in statements:
+            try:
+                result = run_statement(statement, self)
+            except AugurError:
+                raise
+            except Exception as error:  # anything else is our bug: report it, keep serving
+                log.exception("statement failed: %s", sql[:500])
+                raise InternalError(f"Internal error: {type(error).__name__}: {error}") from error
+        if not _is_show_warnings(statements[-1]):
+            self.warnings = list(result.warnings)
+        return result
+
+    def close(self) -> None:
+        """Nothing to release: sessions hold no server resources between statements."""
+
+    # --- helpers for the executors ---------------------------------------------
+
+    def local_sql(self, sql: str) -> pa.Table:
+        """Run SQL on the local engine (DuckDB) in a cursor of this call's own."""
+        cursor = self.instance.duckdb.cursor()
+        try:
+            return self.translate_errors(lambda: cursor.sql(sql).to_arrow_table())
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def translate_errors(run: Callable[[], T]) -> T:
+        """DuckDB's errors, told in MySQL's terms."""
+        try:
+            return run()
+        except duckdb.BinderException as error:
+            message = _first_line(error)
+            match = re.search(r'Referenced column "?([^"]+)"? not found', message)
+            if match:
+                raise UnknownColumn(f"Unknown column '{match.group(1)}' in 'field list'") from None
+            raise AugurError(message) from None
+        except duckdb.CatalogException as error:
+            raise UnknownTable(_first_line(error)) from None
+        except duckdb.ParserException as error:
+            raise ParseError(_first_line(error)) from None
+        except duckdb.Error as error:
+            raise AugurError(_first_line(error)) from None
+
+    def active_model(self, project: str, name: str) -> ModelRecord:
+        records = self.instance.catalog.models(project=project, name=name) or \
+            self.instance.catalog.models(project=project, name=name.lower())
+        if not records:
+            raise UnknownTable(f"Table '{project}.{name}' doesn't exist")
+        active = [r for r in records if r.active]
+        return active[0] if active else records[-1]
+
+    def model_version(self, project: str, name: str, version: str) -> ModelRecord:
+        for record in self.instance.catalog.models(project=project, name=name):
+            if str(record.version) == version:
+                return record
+        raise UnknownTable(f"Model '{project}.{name}' has no version {version}")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def _is_show_warnings(statement: Any) -> bool:
+    from sqlglot import exp
+
+    return isinstance(statement, exp.Show) and statement.name.upper() in ("WARNINGS", "ERRORS")

@@ -1,0 +1,315 @@
+"""Parse augurdb SQL: sqlglot's MySQL dialect, extended with MindsDB's ML statements.
+
+The extension follows sqlglot's own dialects: new SHOW forms are merged into
+SHOW_PARSERS, new statements hook the statement dispatch, and plain SQL is left to
+sqlglot untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.mysql import MySQL
+from sqlglot.errors import ErrorLevel
+from sqlglot.errors import ParseError as SqlglotParseError
+from sqlglot.errors import TokenError
+from sqlglot.parsers.mysql import _show_parser
+from sqlglot.tokens import Token, TokenType
+from sqlglot.trie import new_trie
+
+from augurdb.errors import ParseError
+from augurdb.sql import ast
+
+_CLOSERS = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.L_BRACE: TokenType.R_BRACE,
+            TokenType.L_BRACKET: TokenType.R_BRACKET}
+
+
+class AugurParser(MySQL.Parser):
+    """MySQL's parser plus CREATE MODEL, RETRAIN, DROP MODEL, SET active, projects and predict-time USING."""
+
+    SHOW_PARSERS = {
+        **MySQL.Parser.SHOW_PARSERS,
+        "MODELS": _show_parser("MODELS"),
+        "PREDICTORS": _show_parser("MODELS"),
+        "PROJECTS": _show_parser("PROJECTS"),
+        "FULL DATABASES": _show_parser("DATABASES", full=True),
+        "ML_ENGINES": _show_parser("ML_ENGINES"),
+        "HANDLERS": _show_parser("HANDLERS"),
+        "KEYS": _show_parser("INDEX", target="FROM"),
+        "INDEXES": _show_parser("INDEX", target="FROM"),
+        "FULL FIELDS": _show_parser("COLUMNS", target="FROM", full=True),
+        "FIELDS": _show_parser("COLUMNS", target="FROM"),
+    }
+    SHOW_TRIE = new_trie(key.split(" ") for key in SHOW_PARSERS)
+
+    # --- statement dispatch -------------------------------------------------
+
+    def _parse_statement(self) -> exp.Expression | None:
+        word = self._curr.text.upper() if self._curr else ""
+        if word in ("RETRAIN", "FINETUNE") and self._curr.token_type == TokenType.VAR:
+            self._advance()
+            return self._parse_retrain()
+        if self._curr and self._curr.token_type in (TokenType.DESCRIBE,) or word == "EXPLAIN":
+            if self._next and self._next.text.upper() in ("MODEL", "PREDICTOR"):
+                self._advance(2)
+                return self._parse_describe_model()
+        statement = super()._parse_statement()
+        if isinstance(statement, exp.Query) and self._match(TokenType.USING):
+            statement.set("predict_using", self._parse_using_pairs())
+        return statement
+
+    def _parse_create(self) -> exp.Expression:
+        start = self._index
+        replace = self._match_pair(TokenType.OR, TokenType.REPLACE)
+        word = self._curr.text.upper() if self._curr else ""
+        if word in ("MODEL", "PREDICTOR"):
+            self._advance()
+            return self._parse_create_model(bool(replace))
+        if word in ("PROJECT", "DATABASE", "SCHEMA"):
+            self._advance()
+            return self._parse_create_database(word, bool(replace))
+        self._retreat(start)
+        return super()._parse_create()
+
+    def _parse_drop(self, exists: bool = False) -> exp.Expression:
+        word = self._curr.text.upper() if self._curr else ""
+        if word in ("MODEL", "PREDICTOR"):
+            self._advance()
+            return ast.DropModel(exists=self._parse_exists(), this=self._parse_model_name())
+        if word in ("PROJECT", "DATABASE", "SCHEMA"):
+            self._advance()
+            if_exists = self._parse_exists()
+            return ast.DropDatabase(this=self._parse_id_var(any_token=False).name, kind=word, exists=if_exists)
+        return super()._parse_drop(exists=exists)
+
+    def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Expression:
+        if self._curr and self._curr.text.upper() == "ACTIVE" and self._next and self._next.token_type != TokenType.EQ:
+            self._advance()
+            return ast.SetActive(this=self._parse_model_name())
+        return super()._parse_set(unset=unset, tag=tag)
+
+    # --- the ML statements --------------------------------------------------
+
+    def _parse_create_model(self, replace: bool) -> ast.CreateModel:
+        exists = self._parse_exists(not_=True)
+        name = self._parse_model_name()
+        source, query = self._parse_training_source()
+        if not self._match_text_seq("PREDICT"):
+            self.raise_error("Expected PREDICT <column>")
+        targets = self._parse_csv(self._parse_target)
+        node = ast.CreateModel(this=name, replace=replace, exists=exists, source=source, query=query,
+                               targets=targets, using={})
+        self._parse_model_suffixes(node)
+        return node
+
+    def _parse_retrain(self) -> ast.Retrain:
+        self._match_text_seq("MODEL")
+        name = self._parse_model_name()
+        source, query = self._parse_training_source()
+        targets = self._parse_csv(self._parse_target) if self._match_text_seq("PREDICT") else []
+        node = ast.Retrain(this=name, source=source, query=query, targets=targets, using={})
+        if self._match(TokenType.USING):
+            node.set("using", self._parse_using_pairs())
+        return node
+
+    def _parse_model_suffixes(self, node: ast.CreateModel) -> None:
+        """ORDER BY, GROUP BY, WINDOW, HORIZON and USING, in any order (as MindsDB accepts them)."""
+        while self._curr:
+            if self._match(TokenType.ORDER_BY):
+                node.set("order_by", [self._parse_id_var().name])
+            elif self._match(TokenType.GROUP_BY):
+                node.set("group_by", [i.name for i in self._parse_csv(self._parse_id_var)])
+            elif self._match_text_seq("WINDOW"):
+                node.set("window", int(self._parse_number().name))
+            elif self._match_text_seq("HORIZON"):
+                node.set("horizon", int(self._parse_number().name))
+            elif self._match(TokenType.USING):
+                node.set("using", self._parse_using_pairs())
+            else:
+                return
+
+    def _parse_training_source(self) -> tuple[str | None, str | None]:
+        if not self._match(TokenType.FROM):
+            return None, None
+        source = None
+        if not (self._curr and self._curr.token_type == TokenType.L_PAREN):
+            source = self._parse_id_var(any_token=True).name
+        if not (self._curr and self._curr.token_type == TokenType.L_PAREN):
+            self.raise_error("Expected a parenthesised query after FROM")
+        return source, self._consume_balanced_text()[1:-1].strip()
+
+    def _parse_target(self) -> str:
+        column = self._parse_column()
+        if self._match(TokenType.ALIAS):
+            self._parse_id_var()
+        if not isinstance(column, exp.Column):
+            self.raise_error("Expected a column name after PREDICT")
+        return column.name
+
+    def _parse_create_database(self, kind: str, replace: bool) -> ast.CreateDatabase:
+        exists = self._parse_exists(not_=True)
+        name = self._parse_id_var(any_token=False)
+        if name is None:
+            self.raise_error(f"Expected a name after CREATE {kind}")
+        node = ast.CreateDatabase(this=name.name, kind=kind, exists=exists, replace=replace)
+        self._match(TokenType.WITH)
+        self._match(TokenType.USING)
+        while self._curr and self._curr.token_type != TokenType.SEMICOLON:
+            key = self._curr.text.upper()
+            self._advance()
+            self._match(TokenType.EQ)
+            if key == "ENGINE":
+                node.set("engine", str(self._parse_using_value()))
+            elif key == "PARAMETERS":
+                node.set("parameters", self._parse_using_value())
+            else:
+                self.raise_error(f"Unexpected '{key}' in CREATE {kind}: expected ENGINE or PARAMETERS")
+            self._match(TokenType.COMMA)
+        return node
+
+    def _parse_describe_model(self) -> ast.DescribeModel:
+        parts = [self._parse_id_var(any_token=True).name]
+        while self._match(TokenType.DOT):
+            parts.append(self._advance_any().text if self._curr else "")  # type: ignore[union-attr]
+        return ast.DescribeModel(this=".".join(parts), parts=parts)
+
+    def _parse_model_name(self) -> exp.Table:
+        """[project.]name[.version], where a version is a bare integer."""
+        parts = [self._parse_id_var(any_token=True).name]
+        while self._match(TokenType.DOT):
+            token = self._advance_any()
+            parts.append(token.text if token else "")
+        if len(parts) > 3:
+            self.raise_error("A model name is [project.]name[.version]")
+        return exp.to_table(".".join(exp.to_identifier(p).sql("mysql") for p in parts), dialect="mysql")
+
+    # --- USING k = v, ... ---------------------------------------------------
+
+    def _parse_using_pairs(self) -> dict[str, Any]:
+        pairs: dict[str, Any] = {}
+        while True:
+            key_parts = [self._parse_id_var(any_token=True).name]
+            while self._match(TokenType.DOT):
+                key_parts.append(self._parse_id_var(any_token=True).name)
+            if not self._match(TokenType.EQ):
+                self.raise_error("Expected '=' in USING key = value")
+            pairs[".".join(key_parts).lower()] = self._parse_using_value()
+            if not self._match(TokenType.COMMA):
+                return pairs
+
+    def _parse_using_value(self) -> Any:
+        if self._curr and self._curr.token_type in (TokenType.L_BRACE, TokenType.L_BRACKET):
+            text = self._consume_balanced_text()
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as error:
+                self.raise_error(f"Invalid JSON value {text!r}: {error}")
+        value = self._parse_bitwise()
+        return literal_value(value)
+
+    def _consume_balanced_text(self) -> str:
+        """The raw SQL text from the current opening bracket to its match, inclusive."""
+        opener = self._curr
+        closer = _CLOSERS[opener.token_type]
+        depth = 0
+        while self._curr:
+            if self._curr.token_type == opener.token_type:
+                depth += 1
+            elif self._curr.token_type == closer:
+                depth -= 1
+                if depth == 0:
+                    end = self._curr
+                    self._advance()
+                    return self.sql[opener.start:end.end + 1]
+            self._advance()
+        self.raise_error("Unbalanced brackets")
+        return ""
+
+
+def literal_value(value: exp.Expression | None) -> Any:
+    """A Python value for a literal-ish SQL expression (USING values, WHERE constants)."""
+    if value is None or isinstance(value, exp.Null):
+        return None
+    if isinstance(value, exp.Boolean):
+        return bool(value.this)
+    if isinstance(value, exp.Literal):
+        if value.is_string:
+            return value.this
+        text = value.this
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    if isinstance(value, exp.Neg):
+        inner = literal_value(value.this)
+        if isinstance(inner, int | float):
+            return -inner
+    if isinstance(value, exp.Column | exp.Identifier | exp.Var):
+        return value.sql("mysql").replace("`", "")
+    if isinstance(value, exp.Paren):
+        return literal_value(value.this)
+    raise ParseError(f"Expected a constant value, got {value.sql('mysql')!r}")
+
+
+class AugurDialect(MySQL):
+    """The dialect of augurdb's SQL surface."""
+
+    class Parser(AugurParser):
+        pass
+
+
+def _version_numbers_as_names(tokens: list[Token]) -> list[Token]:
+    """`project.model.2` names version 2 of a model: let the table parser see `2` as a name."""
+    for i in range(2, len(tokens)):
+        token = tokens[i]
+        if (token.token_type == TokenType.NUMBER and token.text.isdigit()
+                and tokens[i - 1].token_type == TokenType.DOT
+                and tokens[i - 2].token_type in (TokenType.VAR, TokenType.IDENTIFIER)):
+            token.token_type = TokenType.VAR
+    return tokens
+
+
+def parse(sql: str) -> list[exp.Expression]:
+    """Parse one or more statements; raises ParseError (1064) with the position on failure."""
+    dialect = AugurDialect()
+    try:
+        tokens = _version_numbers_as_names(dialect.tokenize(sql))
+        parser = AugurParser(error_level=ErrorLevel.RAISE, dialect=dialect)
+        statements = [s for s in parser.parse(tokens, sql) if s is not None]
+    except SqlglotParseError as error:
+        raise ParseError(_syntax_message(sql, error)) from None
+    except TokenError as error:
+        raise ParseError(f"You have an error in your SQL syntax: {error}") from None
+    for statement in statements:
+        if isinstance(statement, exp.Command):
+            raise ParseError(f"You have an error in your SQL syntax near '{_snippet(statement.sql('mysql'))}' "
+                             "at line 1: this statement is not supported")
+    return statements
+
+
+def _syntax_message(sql: str, error: SqlglotParseError) -> str:
+    detail = error.errors[0] if error.errors else {}
+    line, col = detail.get("line", 1), detail.get("col", 1)
+    description = detail.get("description") or str(error)
+    description = description.split(". Line ")[0]
+    offset = _offset_of(sql, line, col)
+    near = _snippet(sql[max(offset - 1, 0):])
+    return (f"You have an error in your SQL syntax; {description} near '{near}' "
+            f"at line {line}, column {col}")
+
+
+def _offset_of(sql: str, line: int, col: int) -> int:
+    lines = sql.split("\n")
+    return sum(len(x) + 1 for x in lines[: max(line - 1, 0)]) + max(col - 1, 0)
+
+
+def _snippet(text: str, size: int = 80) -> str:
+    return text[:size].replace("\n", " ")
+
+
+def to_duckdb(expression: exp.Expression) -> str:
+    """Render a (rewritten) statement for DuckDB, the local query engine."""
+    return expression.sql(dialect="duckdb")
+
+
+__all__ = ["parse", "literal_value", "to_duckdb", "AugurDialect", "sqlglot"]
