@@ -1,0 +1,156 @@
+"""The embedded API: a DB-API 2.0 connection that runs statements in this process."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from augurdb import errors
+from augurdb.config import Settings
+from augurdb.instance import Instance
+from augurdb.result import Result
+
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "qmark"
+
+Error = errors.AugurError
+
+
+class Cursor:
+    """Runs statements and hands rows back as tuples, a pandas DataFrame or an Arrow table."""
+
+    arraysize = 1
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self._table: pa.Table | None = None
+        self._position = 0
+        self.rowcount = -1
+        self.description: list[tuple[Any, ...]] | None = None
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Cursor:
+        if parameters:
+            sql = bind_parameters(sql, parameters)
+        result: Result = self.connection.session.execute(sql)
+        self._table, self._position = result.table, 0
+        if result.table is None:
+            self.description, self.rowcount = None, result.affected_rows
+        else:
+            self.description = [(f.name, str(f.type), None, None, None, None, True) for f in result.table.schema]
+            self.rowcount = result.table.num_rows
+        return self
+
+    def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
+        for parameters in seq_of_parameters:
+            self.execute(sql, parameters)
+        return self
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self.fetchmany(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        table = self._require_rows()
+        size = size or self.arraysize
+        chunk = table.slice(self._position, size)
+        self._position += chunk.num_rows
+        return list(zip(*(c.to_pylist() for c in chunk.columns), strict=True)) if chunk.num_columns else []
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        table = self._require_rows()
+        return self.fetchmany(max(table.num_rows - self._position, 1))
+
+    def fetch_arrow(self) -> pa.Table:
+        table = self._require_rows().slice(self._position)
+        self._position += table.num_rows
+        return table
+
+    def fetch_df(self) -> Any:
+        return self.fetch_arrow().to_pandas()
+
+    def _require_rows(self) -> pa.Table:
+        if self._table is None:
+            raise errors.AugurError("The last statement returned no rows")
+        return self._table
+
+    def close(self) -> None:
+        self._table = None
+
+    def __iter__(self) -> Any:
+        return iter(self.fetchall())
+
+
+class Connection:
+    """An in-process connection to the data directory's instance."""
+
+    def __init__(self, instance: Instance, owns_instance: bool):
+        self.instance = instance
+        self._owns_instance = owns_instance
+        self.session = instance.session()
+
+    def cursor(self) -> Cursor:
+        return Cursor(self)
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Cursor:
+        return self.cursor().execute(sql, parameters)
+
+    def commit(self) -> None:
+        """Statements take effect at once: nothing to commit."""
+
+    def rollback(self) -> None:
+        """Statements take effect at once: nothing to roll back."""
+
+    def close(self) -> None:
+        if self._owns_instance:
+            self.instance.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(data_dir: str | Path = "./augurdb_data", **settings: Any) -> Connection:
+    return Connection(Instance(Settings.from_env(data_dir=data_dir, **settings)), owns_instance=True)
+
+
+def bind_parameters(sql: str, parameters: Sequence[Any]) -> str:
+    """Replace each `?` outside quotes with the SQL literal of the next parameter."""
+    out, values, quote = [], iter(parameters), ""
+    for char in sql:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"`":
+            quote = char
+        elif char == "?":
+            try:
+                out.append(sql_literal(next(values)))
+            except StopIteration:
+                raise errors.WrongArguments("Fewer parameters than '?' placeholders") from None
+            continue
+        out.append(char)
+    if next(values, _END) is not _END:
+        raise errors.WrongArguments("More parameters than '?' placeholders")
+    return "".join(out)
+
+
+_END = object()
+
+
+def sql_literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return f"'{value.isoformat(sep=' ') if isinstance(value, datetime.datetime) else value.isoformat()}'"
+    text = str(value).replace("\\", "\\\\").replace("'", "''")
+    return f"'{text}'"

@@ -1,0 +1,228 @@
+"""The HTTP API: MindsDB's /api/sql/query and friends, plus Arrow and Parquet results.
+
+OpenAPI documentation is served at /docs and /openapi.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from fastapi import FastAPI, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from augurdb import __version__
+from augurdb.errors import AccessDenied, AugurError, InternalError, UnknownTable, WrongArguments
+from augurdb.executor.predict import run_predict
+from augurdb.executor.system_tables import model_row
+from augurdb.instance import Instance
+from augurdb.planner.steps import PredictStep
+from augurdb.server.http import encoding
+
+MAX_UPLOAD_BYTES = 2 * 1024**3
+
+
+class QueryContext(BaseModel):
+    db: str = "mindsdb"
+    model_config = {"extra": "allow"}
+
+
+class QueryRequest(BaseModel):
+    query: str = Field(description="One or more SQL statements; the answer is the last one's")
+    context: QueryContext = Field(default_factory=QueryContext)
+    response_format: str | None = Field(
+        default=None, description="null (JSON), 'jsonlines', 'arrow' (Arrow IPC stream) or 'parquet'")
+
+
+class PredictRequest(BaseModel):
+    data: list[dict[str, Any]] | str = Field(description="Input rows, as a list of objects (or its JSON text)")
+    params: dict[str, Any] = Field(default_factory=dict, description="Predict-time options, as USING")
+
+
+def error_response(error: AugurError, context: dict[str, Any] | None = None) -> JSONResponse:
+    body = {"type": "error", "error_code": error.code, "error_message": error.message,
+            "context": context or {}}
+    return JSONResponse(body, status_code=error.http_status)
+
+
+def create_app(instance: Instance) -> FastAPI:
+    """The ASGI app serving one instance."""
+    app = FastAPI(title="augurdb", version=__version__,
+                  description="AI SQL server: SQL over files and models, trained and queried with SQL.")
+    settings = instance.settings
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Any:
+        if settings.auth_required and request.url.path.startswith("/api/") and \
+                request.url.path not in ("/api/util/ping",) and not _authorized(request, settings):
+            return error_response(AccessDenied("Access denied: HTTP basic authentication required"))
+        return await call_next(request)
+
+    @app.exception_handler(AugurError)
+    async def augur_error(request: Request, error: AugurError) -> JSONResponse:
+        return error_response(error)
+
+    @app.get("/api/status", tags=["server"])
+    def status() -> dict[str, Any]:
+        return {"augurdb_version": __version__, "mindsdb_version": __version__, "environment": "local",
+                "auth": {"http_auth_enabled": settings.auth_required}}
+
+    @app.get("/api/util/ping", tags=["server"])
+    def ping() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/sql/query", tags=["sql"])
+    def query(body: QueryRequest, request: Request) -> Response:
+        context = body.context.model_dump()
+        session = instance.session(user=_user(request, settings), database=body.context.db)
+        try:
+            result = session.execute(body.query)
+        except AugurError as error:
+            return error_response(error, context)
+        context["db"] = session.database
+        if result.table is None:
+            return JSONResponse({"type": "ok", "affected_rows": result.affected_rows, "context": context})
+        return _table_response(result.table, body.response_format, context)
+
+    @app.put("/api/files/{name}", tags=["files"])
+    async def upload_file(name: str, request: Request) -> Response:
+        with tempfile.TemporaryDirectory(dir=instance.data_dir) as tmp:
+            path, fmt = await _receive_upload(request, Path(tmp), name)
+            record = await _in_thread(instance.files.load, name, path, fmt)
+        return JSONResponse({"name": record.name, "row_count": record.row_count, "columns": record.columns})
+
+    @app.get("/api/files", tags=["files"])
+    @app.get("/api/files/", tags=["files"], include_in_schema=False)
+    def list_files() -> list[dict[str, Any]]:
+        return [{"name": f.name, "row_count": f.row_count, "columns": [c["name"] for c in f.columns]}
+                for f in instance.catalog.files()]
+
+    @app.delete("/api/files/{name}", tags=["files"])
+    def delete_file(name: str) -> dict[str, str]:
+        instance.files.drop_table(name)
+        return {"status": "ok"}
+
+    @app.get("/api/projects", tags=["projects"])
+    def projects() -> list[dict[str, str]]:
+        return [{"name": p} for p in instance.catalog.projects()]
+
+    @app.get("/api/projects/{project}/models", tags=["models"])
+    def models(project: str) -> list[dict[str, Any]]:
+        return [_model_json(r) for r in instance.catalog.models(project=project)]
+
+    @app.get("/api/projects/{project}/models/{name}", tags=["models"])
+    def model(project: str, name: str) -> dict[str, Any]:
+        return _model_json(_model_record(instance, project, name))
+
+    @app.post("/api/projects/{project}/models/{name}/predict", tags=["models"])
+    def predict(project: str, name: str, body: PredictRequest) -> Response:
+        import json
+
+        data = json.loads(body.data) if isinstance(body.data, str) else body.data
+        if not isinstance(data, list) or not data:
+            raise WrongArguments("'data' must be a non-empty list of input rows")
+        record = _model_record(instance, project, name)
+        session = instance.session(user="augur", database=project)
+        table = pa.Table.from_pylist(data)
+        step = PredictStep("__augur_http", record, "__augur_input", {}, {},
+                           {**body.params, "__columns__": None})
+        return JSONResponse(encoding.records(run_predict(session, step, table)))
+
+    return app
+
+
+def _model_record(instance: Instance, project: str, name: str) -> Any:
+    base, _, version = name.partition(".")
+    records = instance.catalog.models(project=project, name=base)
+    if version:
+        records = [r for r in records if str(r.version) == version]
+    else:
+        records = [r for r in records if r.active] or records
+    if not records:
+        raise UnknownTable(f"Model '{project}.{name}' doesn't exist")
+    return records[-1]
+
+
+def _model_json(record: Any) -> dict[str, Any]:
+    row = model_row(record)
+    return {k.lower(): encoding.json_value(v) for k, v in row.items()}
+
+
+def _table_response(table: pa.Table, fmt: str | None, context: dict[str, Any]) -> Response:
+    if fmt in (None, "", "json"):
+        payload = {"type": "table", "column_names": table.column_names, "data": encoding.rows(table),
+                   "context": context}
+        return Response(encoding.dumps(payload), media_type="application/json")
+    if fmt == "arrow":
+        return Response(encoding.arrow_ipc(table), media_type=encoding.ARROW_MEDIA_TYPE)
+    if fmt == "parquet":
+        return Response(encoding.parquet(table), media_type=encoding.PARQUET_MEDIA_TYPE)
+    if fmt == "jsonlines":
+        return StreamingResponse(encoding.json_lines(table), media_type="application/jsonlines")
+    return error_response(WrongArguments(f"Unknown response_format {fmt!r}: use json, jsonlines, arrow or parquet"))
+
+
+async def _receive_upload(request: Request, directory: Path, name: str) -> tuple[Path, str | None]:
+    """The uploaded file on disk and its format, from a multipart form or a raw body."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
+            raise WrongArguments("Send the file in a multipart field named 'file'")
+        original = str(form.get("original_file_name") or getattr(upload, "filename", "") or name)
+        path = directory / Path(original).name
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out)  # type: ignore[union-attr]
+        return path, None
+    path = directory / name
+    size = 0
+    with path.open("wb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                raise WrongArguments("The upload is larger than 2 GB")
+            out.write(chunk)
+    return path, request.query_params.get("format")
+
+
+async def _in_thread(function: Any, *args: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        return await run_in_threadpool(function, *args)
+    except AugurError:
+        raise
+    except Exception as error:
+        raise InternalError(f"{type(error).__name__}: {error}") from error
+
+
+def _user(request: Request, settings: Any) -> str:
+    credentials = _basic_credentials(request)
+    return credentials[0] if credentials else (settings.user or "augur")
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:
+        return None
+    return user, password
+
+
+def _authorized(request: Request, settings: Any) -> bool:
+    credentials = _basic_credentials(request)
+    if credentials is None:
+        return False
+    user, password = credentials
+    return secrets.compare_digest(user, settings.user or "") and secrets.compare_digest(
+        password, settings.password or "")
