@@ -82,6 +82,7 @@ class FakeSession:
             described = self.con.sql(f'DESCRIBE "{match.group(1)}"').to_arrow_table()
             return Result.rows(pa.table({"Field": described["column_name"], "Type": described["column_type"]}))
         text = re.sub(r"(?i)\bdatabase\(\)", f"'{self.database}'", text)
+        text = re.sub(r"(?i)\bversion\(\)", f"'{VARIABLES['version']}'", text)
         text = re.sub(r"@@(?:session\.|global\.|local\.)?(\w+)", self._variable, text)
         duck_sql = sqlglot.transpile(text, read="mysql", write="duckdb")[0]
         relation = self.con.sql(duck_sql)

@@ -46,6 +46,8 @@ from augurdb.server.mysql.resultset import ResultStreamBroken, end_of_rows, send
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+CONNECT_TIMEOUT = 10.0  # seconds a client has to log in (MySQL's connect_timeout default)
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -100,14 +102,14 @@ class Connection:
     async def run(self) -> None:
         """Serve the client until it quits or the stream breaks; always releases the session."""
         try:
-            if await self._handshake():
+            if await asyncio.wait_for(self._handshake(), CONNECT_TIMEOUT):
                 await self._command_loop()
         except PacketTooLarge:
             self.stream.write(err_packet(ErrorCode.NET_PACKET_TOO_LARGE, "08S01",
                                          "Got a packet bigger than 'max_allowed_packet' bytes"))
             await self._flush_quietly()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the client went away
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            pass  # the client went away, or never finished logging in
         except ResultStreamBroken:
             log.exception("connection %d closed mid-result", self.connection_id)
         finally:

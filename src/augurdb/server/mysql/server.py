@@ -91,6 +91,8 @@ class MySQLServer:
         stream = PacketStream(reader, writer, self._settings.max_packet)
         try:
             await Connection(self._settings, stream, next(self._connection_ids), host).run()
+        except asyncio.CancelledError:
+            pass  # close() ends connections this way; asyncio would log a cancelled client task as an error
         except Exception:
             log.exception("connection from %s failed", host)  # one client's failure never stops the server
         finally:
