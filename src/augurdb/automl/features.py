@@ -23,7 +23,7 @@ class FeatureLayout:
         """Layout of the matrix built by :func:`assemble` from these encoders, in their order."""
         columns = list(encoders)
         owner, names = [], []
-        for index, (column, encoder) in enumerate(encoders.items()):
+        for index, encoder in enumerate(encoders.values()):
             owner += [index] * len(encoder.feature_names)
             names += list(encoder.feature_names)
         return cls(columns, np.asarray(owner, dtype=np.int64), names)

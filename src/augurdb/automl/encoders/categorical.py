@@ -83,7 +83,7 @@ class CategoricalEncoder(ColumnEncoder):
         keys = np.array(["" if v is None else str(v) for v in values], dtype=object)
         self.target_means = self._means(keys, y)
         rng = np.random.default_rng(target.seed)
-        folds = rng.integers(0, _FOLDS, size=len(keys))
+        folds = rng.permutation(len(keys)) % _FOLDS
         out_of_fold = np.empty_like(y)
         for fold in range(_FOLDS):
             inside = folds == fold

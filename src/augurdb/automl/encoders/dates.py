@@ -33,8 +33,8 @@ class DateEncoder(ColumnEncoder):
         stamps = pd.DatetimeIndex(values)
         missing = np.asarray(stamps.isna())
         seconds = np.where(missing, self.mean, stamps.asi8 / 1e9)
-        periods = [(stamps.month.to_numpy() - 1, 12), (stamps.weekday.to_numpy(), 7),
-                   (stamps.dayofyear.to_numpy() - 1, 366)]
+        periods = [(stamps.month.to_numpy() - 1, 12), (stamps.day_of_week.to_numpy(), 7),
+                   (stamps.day_of_year.to_numpy() - 1, 366)]
         if self.with_time:
             periods.append((stamps.hour.to_numpy() + stamps.minute.to_numpy() / 60, 24))
         parts = [(seconds - self.mean) / self.std, (np.nan_to_num(stamps.day.to_numpy(), nan=15) - 15.5) / 9]

@@ -1,0 +1,63 @@
+"""Column encoders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from augurdb.automl.encoders import TargetView
+from augurdb.automl.encoders.categorical import CategoricalEncoder
+from augurdb.automl.encoders.dates import DateEncoder
+from augurdb.automl.encoders.numeric import ArrayEncoder, NumericEncoder
+from augurdb.automl.encoders.text import TfidfTextEncoder
+
+NO_TARGET = TargetView(np.zeros(4), 0)
+
+
+def test_numeric_standardises_and_flags_missing():
+    encoder = NumericEncoder("x")
+    out = encoder.fit_transform(np.array([1.0, 2.0, np.nan, 3.0]), NO_TARGET)
+    assert encoder.feature_names == ["x", "x:missing"]
+    assert out[:, 0][[0, 1, 3]].tolist() == [-np.sqrt(1.5), 0.0, np.sqrt(1.5)] or np.allclose(
+        out[[0, 1, 3], 0], [-1.2247, 0.0, 1.2247], atol=1e-3)
+    assert out[2].tolist() == [0.0, 1.0]
+    assert np.allclose(encoder.transform(np.array([2.0]))[0], [0.0, 0.0])
+
+
+def test_categorical_one_hot_and_target_statistics():
+    rng = np.random.default_rng(0)
+    values = np.array([f"v{i}" for i in rng.integers(0, 80, 2000)], dtype=object)
+    y = (np.char.endswith(values.astype(str), "7")).astype(np.int64)
+    encoder = CategoricalEncoder("c")
+    out = encoder.fit_transform(values, TargetView(y, 2))
+    assert encoder.high_cardinality and out.shape == (2000, len(encoder.feature_names))
+    target_column = encoder.feature_names.index("c:target_mean_0")
+    assert out[y == 1, target_column].mean() > out[y == 0, target_column].mean() + 0.3
+    unseen = encoder.transform(np.array(["never-seen", None], dtype=object))
+    assert unseen.shape == (2, len(encoder.feature_names)) and unseen[:, :32].sum() == 0
+
+
+def test_dates_are_cyclic():
+    encoder = DateEncoder("d", with_time=False)
+    stamps = pd.to_datetime(["2020-12-31", "2021-01-01", None]).to_numpy()
+    out = encoder.fit_transform(stamps, NO_TARGET)
+    month_sin = encoder.feature_names.index("d:month_sin")
+    assert out.shape[1] == len(encoder.feature_names) and out[2, -1] == 1.0
+    assert abs(out[0, month_sin] - out[1, month_sin]) < 0.6
+
+
+def test_text_is_sparse_ngrams():
+    texts = np.array(["free prize call now", "see you at lunch", "win a free prize", "lunch at noon?"] * 5,
+                     dtype=object)
+    encoder = TfidfTextEncoder("t")
+    out = encoder.fit_transform(texts, NO_TARGET)
+    assert sp.issparse(out) and out.shape == (20, len(encoder.feature_names))
+    assert "t:word:free prize" in encoder.feature_names
+    assert encoder.transform(np.array(["", "free"], dtype=object)).shape == (2, out.shape[1])
+
+
+def test_arrays_fixed_width():
+    encoder = ArrayEncoder("a")
+    out = encoder.fit_transform([np.array([1.0, 2.0]), np.array([3.0]), np.zeros(0)], NO_TARGET)
+    assert out.shape == (3, 2 + 4) and np.isfinite(out).all()

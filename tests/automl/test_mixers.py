@@ -1,0 +1,61 @@
+"""Each mixer on its own: learns a simple signal, stops at its deadline, explains per column."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from augurdb.automl.features import FeatureLayout
+from augurdb.automl.mixers import MIXERS, TrainingData
+from augurdb.automl.tasks import BINARY, MULTICLASS, REGRESSION, Task
+
+
+def _data(kind: str) -> TrainingData:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(800, 4)).astype("float32")
+    signal = 2 * x[:, 0] - x[:, 1]
+    if kind == REGRESSION:
+        y, task = signal + rng.normal(scale=0.1, size=800), Task(REGRESSION)
+    elif kind == BINARY:
+        y, task = (signal > 0).astype(np.int64), Task(BINARY, 2)
+    else:
+        y, task = np.digitize(signal, [-1, 1]).astype(np.int64), Task(MULTICLASS, 3)
+    return TrainingData(x[:600], y[:600], x[600:], y[600:], task, seed=0, threads=1)
+
+
+def _layout() -> FeatureLayout:
+    return FeatureLayout(["a", "b", "c", "d"], np.arange(4), ["a", "b", "c", "d"])
+
+
+@pytest.mark.parametrize("name", list(MIXERS))
+@pytest.mark.parametrize("kind", [REGRESSION, BINARY, MULTICLASS])
+def test_mixer_learns_and_explains(name, kind):
+    data = _data(kind)
+    mixer = MIXERS[name]()
+    mixer.fit(data, time.monotonic() + 3)
+    output = mixer.predict(data.x_valid)
+    if kind == REGRESSION:
+        assert data.task.score(data.y_valid, output) > 0.8
+        classes = None
+    else:
+        assert output.shape == (200, data.task.n_classes)
+        assert np.allclose(output.sum(axis=1), 1.0, atol=1e-5)
+        classes = output.argmax(axis=1)
+        assert data.task.score(data.y_valid, classes) > 0.75
+    contributions = mixer.contributions(data.x_valid, _layout().group_matrix(), classes)
+    assert contributions.shape == (200, 4)
+    strongest = np.abs(contributions).mean(axis=0)
+    assert strongest[0] > strongest[2] and strongest[0] > strongest[3]
+
+
+@pytest.mark.parametrize("name", ["LightGBM", "EnsembleFullyConnectedNet"])
+def test_mixer_respects_deadline(name):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20000, 30)).astype("float32")
+    y = x[:, 0] * x[:, 1] + np.sin(x[:, 2]) + rng.normal(scale=0.3, size=20000)
+    data = TrainingData(x[:16000], y[:16000], x[16000:], y[16000:], Task(REGRESSION), threads=1)
+    started = time.monotonic()
+    MIXERS[name]().fit(data, started + 1.0)
+    assert time.monotonic() - started < 2.0

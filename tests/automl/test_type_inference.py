@@ -1,0 +1,72 @@
+"""Type inference rules (StatsGenerator)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from augurdb.automl.parsing import parse_quantity
+from augurdb.automl.type_inference import infer_types
+
+from .conftest import dataset
+
+
+def _types(df: pd.DataFrame, **kwargs) -> dict[str, str]:
+    return {name: stats.dtype for name, stats in infer_types(df, **kwargs).items()}
+
+
+def test_rules_on_a_synthetic_table():
+    n = 300
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "id": np.arange(n),
+        "flag": rng.choice([True, False], n),
+        "level": rng.choice(["low", "mid", "high"], n),
+        "code": rng.choice([1, 2, 3, 4], n),
+        "price": [f"${v:,.0f}" for v in rng.uniform(1000, 50000, n)],
+        "amount": rng.normal(size=n),
+        "count": rng.integers(0, 1000, n),
+        "day": pd.date_range("2020-01-01", periods=n).astype(str),
+        "stamp": pd.date_range("2020-01-01", periods=n, freq="37min"),
+        "comment": [f"this is comment number {i} about item {i % 7}" for i in range(n)],
+        "token": [f"tok{i:05d}x" for i in range(n)],
+        "series": [f"[{i}, {i + 1}, {i * 2}]" for i in range(n)],
+        "same": ["x"] * n,
+    })
+    assert _types(df) == {
+        "id": "identifier", "flag": "binary", "level": "categorical", "code": "categorical",
+        "price": "quantity", "amount": "float", "count": "integer", "day": "date", "stamp": "datetime",
+        "comment": "short_text", "token": "identifier", "series": "array", "same": "constant",
+    }
+
+
+def test_quantity_strings_parse():
+    values = pd.Series(["$1,200", "640,56", "1.200,5", "15%", "12 kg", "-3.5", None, "n/a"])
+    parsed = parse_quantity(values).tolist()
+    assert parsed[:6] == [1200.0, 640.56, 1200.5, 15.0, 12.0, -3.5]
+    assert np.isnan(parsed[6]) and np.isnan(parsed[7])
+
+
+def test_dtype_dict_overrides_and_validates():
+    df = pd.DataFrame({"code": [1, 2, 3] * 20, "x": range(60)})
+    assert _types(df, dtype_dict={"code": "integer"})["code"] == "integer"
+    try:
+        infer_types(df, dtype_dict={"nope": "integer"})
+    except ValueError as error:
+        assert "nope" in str(error)
+    else:
+        raise AssertionError("unknown override column accepted")
+
+
+def test_real_tables_typed_fast():
+    adult = dataset("adult_income/train.csv")
+    started = time.perf_counter()
+    types = _types(adult)
+    assert time.perf_counter() - started < 1.0  # Lightwood took 77 s here
+    assert types["workclass"] == "categorical" and types["age"] == "integer" and types["sex"] == "binary"
+    rentals = _types(dataset("home_rentals/home_rentals.csv"))
+    assert rentals["sqft"] in ("float", "integer")  # two values use a decimal comma ("640,56")
+    titanic = _types(dataset("titanic/train.csv"))
+    assert titanic["PassengerId"] == "identifier" and titanic["Name"] == "short_text"
