@@ -112,3 +112,13 @@ def test_cli_with_database_and_field_list(server: MySQLServer) -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "0"
+
+
+@pytest.mark.skipif(CLI is None, reason="no mysql/mariadb command-line client installed")
+def test_cli_password(auth_server: MySQLServer) -> None:
+    base = [CLI, "-h", "127.0.0.1", "-P", str(auth_server.port), "--protocol=TCP", "--batch", "-e", "select 7"]
+    out = subprocess.run([*base, "-u", "alice", "-ps3cret"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "7"
+    out = subprocess.run([*base, "-u", "alice", "-pwrong"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and "ERROR 1045 (28000)" in out.stderr

@@ -11,7 +11,7 @@ import pymysql
 import pytest
 
 from augurdb.server.mysql import MySQLServer
-from augurdb.server.mysql.constants import Capability, Command
+from augurdb.server.mysql.constants import Capability, Command, FieldType
 from augurdb.server.mysql.packets import PayloadReader, frame, lenenc_bytes
 
 from .conftest import running_server
@@ -156,3 +156,27 @@ def test_slow_query_does_not_block_others(server: MySQLServer) -> None:
         assert cur.fetchone() == ("quick",)
     assert time.monotonic() - start < 0.8
     thread.join()
+
+
+def test_deprecate_eof_result_sets(server: MySQLServer) -> None:
+    # MySQL 8's libmysqlclient and JDBC end result sets with an OK packet (header 0xFE) instead of EOF.
+    client = RawClient(server.port, CLIENT_CAPS | Capability.DEPRECATE_EOF)
+    try:
+        assert client.read()[0] == 0x00
+        assert client.command(Command.QUERY, b"SELECT 1 AS a, NULL AS b") == b"\x02"
+        client.read()
+        client.read()
+        assert client.read() == b"\x011\xfb"  # no EOF between the definitions and the row
+        end = client.read()
+        assert end[0] == 0xFE and len(end) >= 7
+        prepared = client.command(Command.STMT_PREPARE, b"SELECT ? AS v")
+        stmt_id = struct.unpack("<I", prepared[1:5])[0]
+        client.read()  # parameter definition, and no EOF after it
+        execute = struct.pack("<IBIBBBB", stmt_id, 0, 1, 0, 1, 0x08, 0) + struct.pack("<q", -3)
+        assert client.command(Command.STMT_EXECUTE, execute) == b"\x01"
+        definition = client.read()
+        width = {FieldType.LONG: 4, FieldType.LONGLONG: 8}[definition[-6]]  # type byte of ColumnDefinition41
+        assert client.read() == b"\x00\x00" + (-3).to_bytes(width, "little", signed=True)
+        assert client.read()[0] == 0xFE
+    finally:
+        client.close()
