@@ -24,7 +24,7 @@ def reference_text_rows(columns: list[list[bytes | None]], seq: int) -> bytes:
 
 def read_text_cell(row: PayloadReader) -> bytes | None:
     length = row.lenenc_int()
-    return None if length is None else row.bytes(length)
+    return None if length is None else row.take(length)
 
 
 def test_text_rows_match_reference_for_all_prefix_widths() -> None:
@@ -76,7 +76,7 @@ def test_text_formats() -> None:
     for _ in range(4):
         length = r.uint(3)
         r.uint(1)
-        row = PayloadReader(r.bytes(length))
+        row = PayloadReader(r.take(length))
         rows.append([read_text_cell(row) for _ in range(5)])
     assert rows[0] == [b"0.1", b"1", b"2024-01-02 03:04:05.000006", b"1999-12-31", b"[1, 2]"]
     assert rows[2][:2] == [None, None] and rows[1][4] is None

@@ -88,12 +88,12 @@ def parse_handshake_response(payload: bytes) -> HandshakeResponse:
     if caps & Capability.SSL:
         raise MalformedPacket("TLS was requested but this server does not offer it")
     max_packet, charset = r.uint(4), r.uint(1)
-    r.bytes(23)
+    r.take(23)
     user = r.nul_bytes().decode("utf-8", "replace")
     if caps & Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA:
         auth = r.lenenc_bytes()
     elif caps & Capability.SECURE_CONNECTION:
-        auth = r.bytes(r.uint(1))
+        auth = r.take(r.uint(1))
     else:
         auth = r.nul_bytes()
     database = None

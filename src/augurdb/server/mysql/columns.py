@@ -14,6 +14,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -197,7 +198,7 @@ def _text_time(arr: pa.Array) -> Cells:
     return string_cells(pc.cast(arr, pa.string()))
 
 
-def _python_cells(render: Callable[[object], str]) -> Callable[[pa.Array], Cells]:
+def _python_cells(render: Callable[[Any], str]) -> Callable[[pa.Array], Cells]:
     """Slow path, one Python call per value, for rare types Arrow cannot format for us."""
 
     def encode(arr: pa.Array) -> Cells:
@@ -207,7 +208,7 @@ def _python_cells(render: Callable[[object], str]) -> Callable[[pa.Array], Cells
     return encode
 
 
-def _render_duration(delta: object) -> str:
+def _render_duration(delta: timedelta) -> str:
     total = delta // timedelta(microseconds=1)  # exact, unlike total_seconds()
     sign = "-" if total < 0 else ""
     seconds, micro = divmod(abs(total), 1_000_000)

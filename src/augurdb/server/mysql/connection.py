@@ -40,7 +40,13 @@ from augurdb.server.mysql.packets import (
     malformed_packet_error,
     ok_packet,
 )
-from augurdb.server.mysql.prepared import PreparedStatement, decode_execute, placeholder_positions, prepare_ok
+from augurdb.server.mysql.prepared import (
+    PreparedStatement,
+    UnknownStatement,
+    decode_execute,
+    placeholder_positions,
+    prepare_ok,
+)
 from augurdb.server.mysql.resultset import ResultStreamBroken, end_of_rows, send_result
 
 log = logging.getLogger(__name__)
@@ -255,8 +261,8 @@ class Connection:
     async def com_stmt_execute(self, payload: bytes) -> None:
         try:
             stmt, params = decode_execute(payload, self.statements)
-        except KeyError as exc:
-            self.stream.write(_unknown_statement(exc.args[0], "mysqld_stmt_execute"))
+        except UnknownStatement as exc:
+            self.stream.write(_unknown_statement(exc.stmt_id, "mysqld_stmt_execute"))
             return
         result = await self.execute(stmt.render(params))
         await send_result(self.stream, result, binary=True, deprecate_eof=self.deprecate_eof, offload=self.offload)

@@ -69,7 +69,7 @@ class PayloadReader:
         """Bytes left to read."""
         return len(self.payload) - self.pos
 
-    def bytes(self, n: int) -> bytes:
+    def take(self, n: int) -> bytes:
         """The next `n` bytes."""
         if n < 0 or self.pos + n > len(self.payload):
             raise MalformedPacket(f"packet ends after {len(self.payload)} bytes, needed {self.pos + n}")
@@ -79,7 +79,7 @@ class PayloadReader:
 
     def uint(self, n: int) -> int:
         """An unsigned little-endian integer of `n` bytes."""
-        return int.from_bytes(self.bytes(n), "little")
+        return int.from_bytes(self.take(n), "little")
 
     def lenenc_int(self) -> int | None:
         """A length-encoded integer; None for the 0xFB (NULL) marker."""
@@ -94,7 +94,7 @@ class PayloadReader:
 
     def lenenc_bytes(self) -> bytes:
         """A length-encoded string."""
-        return self.bytes(self.lenenc_int() or 0)
+        return self.take(self.lenenc_int() or 0)
 
     def nul_bytes(self) -> bytes:
         """Bytes up to a NUL terminator (consumed); the rest of the payload if there is none."""
@@ -124,7 +124,7 @@ class PacketStream:
         self.writer = writer
         self.max_packet = max_packet
         self.seq = 0
-        self._buffer: list[bytes] = []
+        self._buffer: list[bytes | memoryview] = []
 
     async def read(self) -> bytes:
         """The next logical payload (pieces of a >16 MB payload joined); raises on EOF or oversize."""

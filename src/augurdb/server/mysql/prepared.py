@@ -34,6 +34,14 @@ def placeholder_positions(sql: str) -> list[int]:
     return [m.start(1) for m in _SKIP_OR_PLACEHOLDER.finditer(sql) if m.group(1)]
 
 
+class UnknownStatement(Exception):
+    """A statement id the client never prepared, or already closed."""
+
+    def __init__(self, stmt_id: int):
+        super().__init__(stmt_id)
+        self.stmt_id = stmt_id
+
+
 @dataclass
 class PreparedStatement:
     """One COM_STMT_PREPARE: the SQL, where its placeholders are, and the last bound types."""
@@ -75,18 +83,18 @@ def prepare_ok(stmt: PreparedStatement, deprecate_eof: bool) -> list[bytes]:
 
 def _int(size: int) -> Callable[[PayloadReader, bool], object]:
     def decode(r: PayloadReader, unsigned: bool) -> object:
-        return int.from_bytes(r.bytes(size), "little", signed=not unsigned)
+        return int.from_bytes(r.take(size), "little", signed=not unsigned)
 
     return decode
 
 
 def _float(fmt: str) -> Callable[[PayloadReader, bool], object]:
     size = struct.calcsize(fmt)
-    return lambda r, _unsigned: struct.unpack(fmt, r.bytes(size))[0]
+    return lambda r, _unsigned: struct.unpack(fmt, r.take(size))[0]
 
 
 def _temporal(r: PayloadReader, _unsigned: bool) -> object:
-    raw = PayloadReader(r.bytes(r.uint(1)))
+    raw = PayloadReader(r.take(r.uint(1)))
     if not raw.remaining():
         return "0000-00-00 00:00:00"  # MySQL's zero date has no Python equivalent
     year, month, day = raw.uint(2), raw.uint(1), raw.uint(1)
@@ -98,7 +106,7 @@ def _temporal(r: PayloadReader, _unsigned: bool) -> object:
 
 
 def _time(r: PayloadReader, _unsigned: bool) -> object:
-    raw = PayloadReader(r.bytes(r.uint(1)))
+    raw = PayloadReader(r.take(r.uint(1)))
     if not raw.remaining():
         return timedelta(0)
     negative, days = raw.uint(1), raw.uint(4)
@@ -157,16 +165,19 @@ _DECODERS: dict[int, Callable[[PayloadReader, bool], object]] = {
 def decode_execute(payload: bytes, statements: dict[int, PreparedStatement]) -> tuple[PreparedStatement, list[object]]:
     """Statement and parameter values of a COM_STMT_EXECUTE payload (after the command byte).
 
-    Raises KeyError for an unknown statement id and MalformedPacket for bad contents.
+    Raises UnknownStatement for an id never prepared and MalformedPacket for bad contents.
     """
     r = PayloadReader(payload)
-    stmt = statements[r.uint(4)]
+    stmt_id = r.uint(4)
+    if stmt_id not in statements:
+        raise UnknownStatement(stmt_id)
+    stmt = statements[stmt_id]
     r.uint(1)  # cursor flags: we always send all rows at once, which clients accept
     r.uint(4)  # iteration count, always 1
     n = len(stmt.positions)
     if not n:
         return stmt, []
-    nulls = int.from_bytes(r.bytes((n + 7) // 8), "little")
+    nulls = int.from_bytes(r.take((n + 7) // 8), "little")
     if r.uint(1):
         stmt.param_types = [(r.uint(1), bool(r.uint(1) & 0x80)) for _ in range(n)]
     if stmt.param_types is None:

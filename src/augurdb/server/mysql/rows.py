@@ -144,7 +144,7 @@ def encode_rows(columns: Sequence[Cells], seq: int, *, null_marker: bool) -> tup
     out[starts + 2] = row_len >> 16
     out[starts + 3] = (seq + np.arange(n)) & 0xFF
     _fill(out, starts + 4, columns, parts, null_marker)
-    return memoryview(out), (seq + n) & 0xFF
+    return out.data, (seq + n) & 0xFF
 
 
 def _encode_split(columns: Sequence[Cells], parts: list[tuple[np.ndarray, np.ndarray]], row_len: np.ndarray,
@@ -156,7 +156,7 @@ def _encode_split(columns: Sequence[Cells], parts: list[tuple[np.ndarray, np.nda
     _fill(payloads, starts.copy(), columns, parts, null_marker)
     framed = []
     for start, length in zip(starts.tolist(), row_len.tolist(), strict=True):
-        data, seq = frame(memoryview(payloads)[start : start + length], seq)
+        data, seq = frame(payloads.data[start : start + length], seq)
         framed.append(data)
     return memoryview(b"".join(framed)), seq
 
