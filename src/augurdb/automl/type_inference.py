@@ -8,8 +8,8 @@ typed in milliseconds. In order, a column is:
   array        text where >= 95% of values are bracketed lists of numbers
   number       numeric dtype, or text where >= 95% of values parse as numbers ("quantity" when
                they carry units or separators such as "$1,200" or "640,56")
-  identifier   integers unique in >= 99% of rows that count up like a row number (or are named
-               like an id), or single-token text unique in >= 98% of rows (dropped)
+  identifier   integers unique in >= 99% of rows that count up in row order like a row number
+               (or are named like an id), or single-token text unique in >= 98% of rows (dropped)
   categorical  numbers with at most 30 distinct integer values under 10% of rows; text with
                distinct values under 10% of rows, or mostly single words
   short/rich text  text of several words per value (rich beyond 25 words on average)
@@ -63,8 +63,8 @@ def _classify_numbers(name: str, values: pd.Series, n_rows: int) -> tuple[str, s
     n_unique = non_null.nunique()
     integer = bool(np.all(np.mod(non_null, 1) == 0))
     if integer and n_unique >= 0.99 * len(non_null) and len(non_null) >= 20:
-        span = non_null.max() - non_null.min() + 1
-        if _ID_NAME.search(name) or span <= 1.5 * len(non_null):
+        counts_up = non_null.is_monotonic_increasing and non_null.max() - non_null.min() + 1 <= 1.5 * len(non_null)
+        if _ID_NAME.search(name) or counts_up:
             return ct.IDENTIFIER, "unique integer per row that counts like a row number or id"
     if integer and n_unique <= MAX_NUMERIC_CATEGORIES and n_unique < CATEGORY_SHARE * n_rows:
         return ct.CATEGORICAL, f"{n_unique} distinct integer codes (under 10% of rows)"

@@ -13,7 +13,7 @@ from augurdb.executor.system_tables import INFORMATION_SCHEMA_TABLES, models_tab
 from augurdb.planner.planner import plan_query
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep
 from augurdb.result import Result
-from augurdb.sql.compat import rewrite_client_probes
+from augurdb.sql.compat import name_columns_as_mysql, rewrite_client_probes
 from augurdb.sql.parser import to_duckdb
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def _query(statement: exp.Query, session: Session) -> Result:
 
 def run_query(session: Session, statement: exp.Expression) -> pa.Table:
     """Answer a query as an Arrow table."""
-    statement = rewrite_client_probes(session, statement)
+    statement = name_columns_as_mysql(rewrite_client_probes(session, statement))
     if _is_constant_select(statement):
         return session.local_sql(to_duckdb(statement))
     return run_plan(session, plan_query(session, statement))
@@ -39,7 +39,8 @@ def run_plan(session: Session, plan: Plan) -> pa.Table:
         relations: dict[str, pa.Table] = {}
         for step in plan.steps:
             if isinstance(step, FetchStep):
-                result = cursor.sql(to_duckdb(step.query)).to_arrow_table()
+                fetch_sql = to_duckdb(step.query)
+                result = session.translate_errors(lambda sql=fetch_sql: cursor.sql(sql).to_arrow_table())
             elif isinstance(step, MaterializeStep):
                 result = _materialize(session, step)
             elif isinstance(step, PredictStep):

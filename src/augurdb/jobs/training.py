@@ -9,9 +9,10 @@ each worker, so a crashed worker leaves its model in `error`, never stuck.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -37,8 +38,7 @@ class TrainingJobs:
         self.data_dir = data_dir
         self.catalog = catalog
         self._queue: queue.Queue[int | None] = queue.Queue()
-        self._context = multiprocessing.get_context("spawn")
-        self._running: dict[int, multiprocessing.process.BaseProcess] = {}
+        self._running: dict[int, subprocess.Popen[bytes]] = {}
         self._threads = [threading.Thread(target=self._run_queue, name=f"training-{i}", daemon=True)
                          for i in range(max(workers, 1))]
         for thread in self._threads:
@@ -85,18 +85,19 @@ class TrainingJobs:
     def _run_one(self, model_id: int) -> None:
         if self.catalog.model(model_id) is None:
             return  # dropped while queued
-        process = self._context.Process(target=run_worker, args=(str(self.data_dir), model_id),
-                                        name=f"augurdb-train-{model_id}", daemon=True)
-        process.start()
+        # A fresh interpreter, not fork: the server's threads and sockets stay out of the worker,
+        # and an embedding script is never re-imported (as multiprocessing's spawn would do).
+        process = subprocess.Popen([sys.executable, "-m", "augurdb.jobs.worker", str(self.data_dir), str(model_id)],
+                                   stdin=subprocess.DEVNULL)
         self._running[model_id] = process
         self.catalog.update_model(model_id, worker_pid=process.pid)
-        process.join()
+        exit_code = process.wait()
         self._running.pop(model_id, None)
         record = self.catalog.model(model_id)
         if record is not None and record.status not in ("complete", "error"):
             self.catalog.update_model(
                 model_id, status="error", training_stopped_at=time.time(),
-                error=f"The training process ended unexpectedly (exit code {process.exitcode})")
+                error=f"The training process ended unexpectedly (exit code {exit_code})")
 
 
 def _alive(pid: int | None) -> bool:

@@ -56,8 +56,11 @@ def _bind_plain_tables(planning: _Planning, query: exp.Expression) -> None:
     for table in list(query.find_all(exp.Table)):
         bound = planning.bind(table)
         if isinstance(bound, FileTable):
-            scan = planning.session.instance.files.scan_sql(bound.name)
-            table.replace(exp.alias_(scan, table.alias_or_name, table=True))
+            if not table.args.get("alias"):
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+            table.set("this", planning.session.instance.files.scan_sql(bound.name))
+            table.set("db", None)
+            table.set("catalog", None)
         elif isinstance(bound, SystemTable):
             output = planning.name("system")
             planning.steps.append(MaterializeStep(output, bound.database, bound.name))

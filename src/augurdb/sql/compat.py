@@ -101,6 +101,19 @@ def rewrite_client_probes(session: Session, statement: exp.Expression) -> exp.Ex
     return statement.transform(lambda node: _probe_value(session, node))
 
 
+def name_columns_as_mysql(statement: exp.Expression) -> exp.Expression:
+    """Unnamed computed columns are named by their SQL text, as MySQL names them (`count(*)`)."""
+    selects = [statement] if isinstance(statement, exp.Select) else []
+    if not any(not isinstance(p, exp.Alias | exp.Column | exp.Star) for s in selects for p in s.expressions):
+        return statement
+    statement = statement.copy()
+    for i, projection in enumerate(statement.expressions):
+        if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
+            statement.expressions[i] = exp.alias_(projection, projection.sql("mysql"), quoted=True)
+            statement.expressions[i].parent = statement
+    return statement
+
+
 def _has_probe(node: exp.Expression) -> bool:
     return any(_probe_value_or_none(n) for n in node.walk())
 

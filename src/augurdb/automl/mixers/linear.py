@@ -65,7 +65,9 @@ class LinearMixer(Mixer):
         for k in range(coef.shape[0]):
             scaled = x.multiply(coef[k]).tocsr() if sp.issparse(x) else x * coef[k]
             # Relative to the average training row, so a column at its mean contributes nothing.
-            per_output.append(np.asarray(scaled @ groups) - (self.feature_mean * coef[k]) @ groups)
+            grouped = scaled @ groups
+            grouped = grouped.toarray() if sp.issparse(grouped) else np.asarray(grouped)
+            per_output.append(grouped - (self.feature_mean * coef[k]) @ groups)
         stacked = np.stack(per_output, axis=2)
         if coef.shape[0] == 1:
             stacked = stacked[..., 0]

@@ -22,14 +22,13 @@ class AutoMLEngine:
     capabilities = EngineCapabilities(needs_training_data=True, trains_in_worker=True)
 
     def validate(self, target: str, options: dict[str, Any]) -> None:
-        from augurdb.automl import OPTION_NAMES
+        from augurdb.automl import AutoMLError
+        from augurdb.automl.options import parse_learn_options
 
-        unknown = sorted(set(options) - _LEARN_ARGS - set(OPTION_NAMES))
-        if unknown:
-            raise WrongArguments(
-                f"Unknown USING option(s) for engine 'automl': {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(_LEARN_ARGS | set(OPTION_NAMES)))}"
-            )
+        try:
+            parse_learn_options({k: v for k, v in options.items() if k not in _LEARN_ARGS})
+        except AutoMLError as error:
+            raise WrongArguments(f"[automl] {error}") from None
         budget = options.get("time_budget")
         if budget is not None and (not isinstance(budget, int | float) or budget <= 0):
             raise WrongArguments(f"time_budget must be a positive number of seconds, got {budget!r}")
@@ -68,19 +67,17 @@ class AutoMLModel:
         self.input_columns: list[str] = list(predictor.input_columns)
 
     def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
-        frame = self.predictor.predict(data.to_pandas(), dict(options))
+        from augurdb.automl import AutoMLError
+
+        options = dict(options)
+        columns = options.pop("__columns__", None)
+        # The per-row explanation is the costly part of a batch: skip it when the query does not read it.
+        options.setdefault("explain", columns is None or f"{self.predictor.target}_explain" in columns)
+        try:
+            frame = self.predictor.predict(data.to_pandas(), options)
+        except AutoMLError as error:
+            raise WrongArguments(f"[automl] {error}") from None
         return pa.Table.from_pandas(frame, preserve_index=False)
-
-    def output_schema(self) -> pa.Schema:
-        target = self.predictor.target
-        sample = self.predictor.predict(self._empty_input(), {})
-        fields = [pa.field(c, _arrow_type(sample[c])) for c in sample.columns]
-        return pa.schema(fields) if fields else pa.schema([pa.field(target, pa.string())])
-
-    def _empty_input(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame({c: pd.Series([], dtype="object") for c in self.input_columns})
 
     def describe(self, attribute: str | None) -> pa.Table:
         frame = self.predictor.describe(attribute)
@@ -89,9 +86,3 @@ class AutoMLModel:
                 frame[column] = frame[column].map(json.dumps)
         return pa.Table.from_pandas(frame, preserve_index=False)
 
-
-def _arrow_type(series: Any) -> pa.DataType:
-    try:
-        return pa.Array.from_pandas(series).type
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.string()

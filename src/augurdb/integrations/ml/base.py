@@ -40,10 +40,6 @@ class LoadedModel(Protocol):
         """One output row per input row, same order: the target, <target>_confidence, ..."""
         ...
 
-    def output_schema(self) -> pa.Schema:
-        """Columns predict() returns (before echoing the inputs)."""
-        ...
-
     def describe(self, attribute: str | None) -> pa.Table:
         """What DESCRIBE model[.attribute] shows."""
         ...

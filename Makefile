@@ -1,0 +1,32 @@
+# Set-up and common tasks. `make run` and `make test` do all set-up on a fresh Debian machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench system-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# The mariadb/mysql command-line client, for the end-to-end tests.
+system-deps:
+	@command -v mariadb >/dev/null 2>&1 || command -v mysql >/dev/null 2>&1 || \
+		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq mariadb-client)
+
+run: $(VENV)/.installed
+	$(VENV)/bin/augurdb serve
+
+test: $(VENV)/.installed system-deps
+	$(VENV)/bin/ruff check src tests bench
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) bench/server.py
+
+clean:
+	rm -rf $(VENV) augurdb_data .pytest_cache
