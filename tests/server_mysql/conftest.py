@@ -48,7 +48,8 @@ class FakeSession:
     the SQL on DuckDB (through sqlglot's MySQL->DuckDB transpiler) and answers the
     handful of client probes the drivers send, so the tests exercise the wire
     protocol and nothing else. It raises UnknownTable for `missing_table`,
-    sleeps for `SELECT SLEEP(n)` and fails with a RuntimeError on `boom`.
+    sleeps for `SELECT SLEEP(n)`, fails with a RuntimeError on `boom` and adds a
+    warning to statements mentioning `warn_me`.
     """
 
     def __init__(self, user: str):
@@ -67,6 +68,10 @@ class FakeSession:
             return Result.ok()
         if "missing_table" in text:
             raise UnknownTable("Table 'mindsdb.missing_table' doesn't exist")
+        if "warn_me" in text:
+            result = Result.rows(pa.table({"w": [1]})) if first == "select" else Result.ok(1, "Rows matched: 1")
+            result.warnings.append(("Warning", 1292, "Truncated incorrect value"))
+            return result
         if "boom" in text:
             raise RuntimeError("boom happened\nsecond line")
         if match := re.fullmatch(r"select sleep\((\d+(?:\.\d+)?)\)", text, re.IGNORECASE):

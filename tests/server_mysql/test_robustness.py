@@ -180,3 +180,16 @@ def test_deprecate_eof_result_sets(server: MySQLServer) -> None:
         assert client.read()[0] == 0xFE
     finally:
         client.close()
+
+
+def test_ok_and_eof_carry_warnings_and_info(raw: RawClient) -> None:
+    ok = PayloadReader(raw.command(Command.QUERY, b"UPDATE t SET a = 1 -- warn_me"))
+    assert ok.uint(1) == 0x00 and ok.lenenc_int() == 1 and ok.lenenc_int() == 0
+    status, warnings = ok.uint(2), ok.uint(2)
+    assert status & 0x0002 and warnings == 1 and ok.rest() == b"Rows matched: 1"
+    assert raw.command(Command.QUERY, b"SELECT 'warn_me'") == b"\x01"
+    raw.read()
+    raw.read()
+    raw.read()
+    eof = raw.read()
+    assert eof[0] == 0xFE and struct.unpack("<H", eof[1:3])[0] == 1
