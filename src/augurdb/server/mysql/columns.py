@@ -275,26 +275,35 @@ def _constant(spec: ColumnSpec) -> Callable[[pa.DataType], ColumnSpec]:
 
 
 _TEXT = ColumnSpec(FieldType.VAR_STRING, 1020, charset=CHARSET_UTF8MB4)  # 255 chars x 4 bytes
+_BLOB = ColumnSpec(FieldType.BLOB, 65535, flags=int(FieldFlag.BINARY | FieldFlag.BLOB))
+_BOOL = ColumnSpec(FieldType.TINY, 1)
+_DATE_SPEC = ColumnSpec(FieldType.DATE, 10, flags=int(FieldFlag.BINARY))
 _JSON_TEXT = _python_cells(_render_json)
 
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _is_binary(t: pa.DataType) -> bool:
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t)
+
+
 CODECS: list[tuple[Callable[[pa.DataType], bool], Codec]] = [
-    (pa.types.is_boolean, Codec(_constant(ColumnSpec(FieldType.TINY, 1)), _cast_cells(pa.int8()), _numpy_cells("<i1", pa.int8()))),
+    (pa.types.is_boolean, Codec(_constant(_BOOL), _cast_cells(pa.int8()), _numpy_cells("<i1", pa.int8()))),
     (pa.types.is_integer, Codec(_int_spec, _cast_cells(), _int_binary)),
     (pa.types.is_floating, Codec(_float_spec, _cast_cells(), _float_binary)),
     (pa.types.is_decimal, Codec(_decimal_spec, _cast_cells(), _cast_cells())),
-    (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t),
-     Codec(_constant(_TEXT), string_cells, string_cells)),
-    (lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t),
-     Codec(_constant(ColumnSpec(FieldType.BLOB, 65535, flags=int(FieldFlag.BINARY | FieldFlag.BLOB))), string_cells, string_cells)),
-    (pa.types.is_fixed_size_binary,
-     Codec(_constant(ColumnSpec(FieldType.BLOB, 65535, flags=int(FieldFlag.BINARY | FieldFlag.BLOB))),
-           _cast_cells(pa.binary()), _cast_cells(pa.binary()))),
-    (pa.types.is_date, Codec(_constant(ColumnSpec(FieldType.DATE, 10, flags=int(FieldFlag.BINARY))), _cast_cells(), _binary_date)),
+    (_is_text, Codec(_constant(_TEXT), string_cells, string_cells)),
+    (_is_binary, Codec(_constant(_BLOB), string_cells, string_cells)),
+    (pa.types.is_fixed_size_binary, Codec(_constant(_BLOB), _cast_cells(pa.binary()), _cast_cells(pa.binary()))),
+    (pa.types.is_date, Codec(_constant(_DATE_SPEC), _cast_cells(), _binary_date)),
     (pa.types.is_timestamp, Codec(_timestamp_spec, _text_timestamp, _binary_datetime)),
     (pa.types.is_time, Codec(_time_spec, _text_time, _binary_time)),
     (pa.types.is_duration, Codec(_time_spec, _python_cells(_render_duration), _binary_time)),
     (pa.types.is_null, Codec(_constant(ColumnSpec(FieldType.NULL, 0)), _null_cells, _null_cells)),
 ]
+"""Arrow type family -> codec, first match wins; anything else is sent as JSON text."""
 _FALLBACK = Codec(_constant(_TEXT), _JSON_TEXT, _JSON_TEXT)
 
 
