@@ -52,7 +52,10 @@ class FakeSession:
     warning to statements mentioning `warn_me`.
     """
 
+    opened: list[FakeSession] = []
+
     def __init__(self, user: str):
+        FakeSession.opened.append(self)
         self.user = user
         self.database = "mindsdb"
         self.con = _SHARED.cursor()

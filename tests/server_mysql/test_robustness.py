@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 import threading
@@ -14,7 +15,7 @@ from augurdb.server.mysql import MySQLServer
 from augurdb.server.mysql.constants import Capability, Command, FieldType
 from augurdb.server.mysql.packets import PayloadReader, frame, lenenc_bytes
 
-from .conftest import running_server
+from .conftest import FakeSession, running_server
 
 CLIENT_CAPS = Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH | Capability.LONG_PASSWORD
 
@@ -193,3 +194,34 @@ def test_ok_and_eof_carry_warnings_and_info(raw: RawClient) -> None:
     raw.read()
     eof = raw.read()
     assert eof[0] == 0xFE and struct.unpack("<H", eof[1:3])[0] == 1
+
+
+def test_session_is_closed_when_the_client_leaves(server: MySQLServer) -> None:
+    conn = pymysql.connect(host="127.0.0.1", port=server.port, user="carol")
+    session = FakeSession.opened[-1]
+    assert session.user == "carol" and not session.closed
+    conn.close()
+    deadline = time.monotonic() + 5
+    while not session.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert session.closed
+
+
+def test_serve_forever_and_close() -> None:
+    async def main() -> None:
+        srv = MySQLServer(FakeSession, port=0)
+        await srv.start()
+        serving = asyncio.create_task(srv.serve_forever())
+
+        def query() -> tuple:
+            with pymysql.connect(host="127.0.0.1", port=srv.port, user="root") as conn, conn.cursor() as cur:
+                cur.execute("SELECT 'served'")
+                return cur.fetchone()
+
+        assert await asyncio.to_thread(query) == ("served",)
+        idle = await asyncio.to_thread(pymysql.connect, host="127.0.0.1", port=srv.port, user="root")
+        await srv.close()
+        await asyncio.wait_for(serving, 5)
+        idle.close()
+
+    asyncio.run(main())
