@@ -137,14 +137,14 @@ def running_server(**options: object) -> Iterator[MySQLServer]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[MySQLServer]:
+def mysql_server() -> Iterator[MySQLServer]:
     """An open server: any user, no password."""
     with running_server() as srv:
         yield srv
 
 
 @pytest.fixture(scope="module")
-def auth_server() -> Iterator[MySQLServer]:
+def mysql_auth_server() -> Iterator[MySQLServer]:
     """A server for user `alice` with password `s3cret`."""
     with running_server(user="alice", password="s3cret") as srv:
         yield srv

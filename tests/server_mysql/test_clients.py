@@ -19,8 +19,8 @@ def connector(server: MySQLServer, **kwargs: object) -> mysql.connector.MySQLCon
                                    use_pure=True, **kwargs)
 
 
-def test_connector_text_protocol(server: MySQLServer) -> None:
-    with connector(server) as conn:
+def test_connector_text_protocol(mysql_server: MySQLServer) -> None:
+    with connector(mysql_server) as conn:
         cur = conn.cursor()
         cur.execute("SELECT 1 AS a, 'x' AS b, NULL AS c, CAST('2024-01-02' AS DATE) AS d")
         assert cur.fetchall() == [(1, "x", None, datetime.date(2024, 1, 2))]
@@ -31,8 +31,8 @@ def test_connector_text_protocol(server: MySQLServer) -> None:
         assert cur.fetchall() == [("after error",)]
 
 
-def test_connector_prepared_statements(server: MySQLServer) -> None:
-    with connector(server) as conn:
+def test_connector_prepared_statements(mysql_server: MySQLServer) -> None:
+    with connector(mysql_server) as conn:
         cur = conn.cursor(prepared=True)
         params = (7, -2.5, "it's \\ \"q\" ✓", None, datetime.date(2024, 2, 29),
                   datetime.datetime(2024, 2, 29, 1, 2, 3, 400000), decimal.Decimal("-12.50"), b"\x00\xff")
@@ -47,8 +47,8 @@ def test_connector_prepared_statements(server: MySQLServer) -> None:
         assert cur.fetchone() == (datetime.timedelta(hours=1, minutes=2, seconds=3), 1, 0.5)
 
 
-def test_connector_prepared_error_and_reuse(server: MySQLServer) -> None:
-    with connector(server) as conn:
+def test_connector_prepared_error_and_reuse(mysql_server: MySQLServer) -> None:
+    with connector(mysql_server) as conn:
         cur = conn.cursor(prepared=True)
         with pytest.raises(mysql.connector.Error) as info:
             cur.execute("SELECT * FROM missing_table WHERE a = ?", (1,))
@@ -57,9 +57,9 @@ def test_connector_prepared_error_and_reuse(server: MySQLServer) -> None:
         assert cur.fetchone() == (42,)
 
 
-def test_connector_c_extension(server: MySQLServer) -> None:
+def test_connector_c_extension(mysql_server: MySQLServer) -> None:
     try:
-        conn = mysql.connector.connect(host="127.0.0.1", port=server.port, user="root", password="",
+        conn = mysql.connector.connect(host="127.0.0.1", port=mysql_server.port, user="root", password="",
                                        use_pure=False)
     except (ImportError, mysql.connector.Error) as exc:
         pytest.skip(f"C extension unavailable: {exc}")
@@ -75,8 +75,8 @@ def test_connector_c_extension(server: MySQLServer) -> None:
         assert cur.fetchall() == [(5, "p")]
 
 
-def test_sqlalchemy(server: MySQLServer) -> None:
-    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1:{server.port}/mindsdb")
+def test_sqlalchemy(mysql_server: MySQLServer) -> None:
+    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1:{mysql_server.port}/mindsdb")
     try:
         with engine.connect() as conn:
             assert conn.execute(sqlalchemy.text("SELECT 1 + 1 AS two")).scalar() == 2
@@ -90,8 +90,8 @@ CLI = shutil.which("mariadb") or shutil.which("mysql")
 
 
 @pytest.mark.skipif(CLI is None, reason="no mysql/mariadb command-line client installed")
-def test_cli(server: MySQLServer) -> None:
-    base = [CLI, "-h", "127.0.0.1", "-P", str(server.port), "-u", "root", "--protocol=TCP"]
+def test_cli(mysql_server: MySQLServer) -> None:
+    base = [CLI, "-h", "127.0.0.1", "-P", str(mysql_server.port), "-u", "root", "--protocol=TCP"]
     out = subprocess.run([*base, "-e", "select 1"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert "1" in out.stdout
@@ -105,9 +105,9 @@ def test_cli(server: MySQLServer) -> None:
 
 
 @pytest.mark.skipif(CLI is None, reason="no mysql/mariadb command-line client installed")
-def test_cli_with_database_and_field_list(server: MySQLServer) -> None:
+def test_cli_with_database_and_field_list(mysql_server: MySQLServer) -> None:
     # With a database and without -A the client lists tables and fetches their fields (COM_FIELD_LIST).
-    cmd = [CLI, "-h", "127.0.0.1", "-P", str(server.port), "-u", "root", "--protocol=TCP", "mindsdb",
+    cmd = [CLI, "-h", "127.0.0.1", "-P", str(mysql_server.port), "-u", "root", "--protocol=TCP", "mindsdb",
            "--batch", "-e", "create table cli_t (a int, b varchar); select count(*) from cli_t"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
@@ -115,8 +115,8 @@ def test_cli_with_database_and_field_list(server: MySQLServer) -> None:
 
 
 @pytest.mark.skipif(CLI is None, reason="no mysql/mariadb command-line client installed")
-def test_cli_password(auth_server: MySQLServer) -> None:
-    base = [CLI, "-h", "127.0.0.1", "-P", str(auth_server.port), "--protocol=TCP", "--batch", "-e", "select 7"]
+def test_cli_password(mysql_auth_server: MySQLServer) -> None:
+    base = [CLI, "-h", "127.0.0.1", "-P", str(mysql_auth_server.port), "--protocol=TCP", "--batch", "-e", "select 7"]
     out = subprocess.run([*base, "-u", "alice", "-ps3cret"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "7"

@@ -7,6 +7,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterator
 
 import pymysql
 import pytest
@@ -54,8 +55,8 @@ def error_code(payload: bytes) -> int:
 
 
 @pytest.fixture
-def raw(server: MySQLServer):
-    client = RawClient(server.port)
+def raw(mysql_server: MySQLServer) -> Iterator[RawClient]:
+    client = RawClient(mysql_server.port)
     assert client.read()[0] == 0x00  # OK after the handshake
     yield client
     client.close()
@@ -118,17 +119,17 @@ def test_payload_of_exactly_16mb_minus_one(raw: RawClient) -> None:
     assert raw.read() == lenenc_bytes(str(0xFFFFFF - 1 - len(prefix) - len(suffix)).encode())
 
 
-def test_bad_handshake_and_garbage_do_not_kill_the_server(server: MySQLServer) -> None:
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+def test_bad_handshake_and_garbage_do_not_kill_the_server(mysql_server: MySQLServer) -> None:
+    sock = socket.create_connection(("127.0.0.1", mysql_server.port), timeout=10)
     sock.recv(1024)
     sock.sendall(b"\x03\x00\x00\x01abc")
     reply = sock.recv(1024)
     assert reply[4] == 0xFF
     sock.close()
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock = socket.create_connection(("127.0.0.1", mysql_server.port), timeout=10)
     sock.sendall(b"\xff" * 100)
     sock.close()
-    with pymysql.connect(host="127.0.0.1", port=server.port, user="root") as conn, conn.cursor() as cur:
+    with pymysql.connect(host="127.0.0.1", port=mysql_server.port, user="root") as conn, conn.cursor() as cur:
         cur.execute("SELECT 'alive'")
         assert cur.fetchone() == ("alive",)
 
@@ -143,25 +144,25 @@ def test_packet_over_max_allowed_packet() -> None:
         client.close()
 
 
-def test_slow_query_does_not_block_others(server: MySQLServer) -> None:
+def test_slow_query_does_not_block_others(mysql_server: MySQLServer) -> None:
     def slow() -> None:
-        with pymysql.connect(host="127.0.0.1", port=server.port, user="root") as conn, conn.cursor() as cur:
+        with pymysql.connect(host="127.0.0.1", port=mysql_server.port, user="root") as conn, conn.cursor() as cur:
             cur.execute("SELECT SLEEP(1.5)")
 
     thread = threading.Thread(target=slow)
     thread.start()
     time.sleep(0.2)
     start = time.monotonic()
-    with pymysql.connect(host="127.0.0.1", port=server.port, user="root") as conn, conn.cursor() as cur:
+    with pymysql.connect(host="127.0.0.1", port=mysql_server.port, user="root") as conn, conn.cursor() as cur:
         cur.execute("SELECT 'quick'")
         assert cur.fetchone() == ("quick",)
     assert time.monotonic() - start < 0.8
     thread.join()
 
 
-def test_deprecate_eof_result_sets(server: MySQLServer) -> None:
+def test_deprecate_eof_result_sets(mysql_server: MySQLServer) -> None:
     # MySQL 8's libmysqlclient and JDBC end result sets with an OK packet (header 0xFE) instead of EOF.
-    client = RawClient(server.port, CLIENT_CAPS | Capability.DEPRECATE_EOF)
+    client = RawClient(mysql_server.port, CLIENT_CAPS | Capability.DEPRECATE_EOF)
     try:
         assert client.read()[0] == 0x00
         assert client.command(Command.QUERY, b"SELECT 1 AS a, NULL AS b") == b"\x02"
@@ -196,8 +197,8 @@ def test_ok_and_eof_carry_warnings_and_info(raw: RawClient) -> None:
     assert eof[0] == 0xFE and struct.unpack("<H", eof[1:3])[0] == 1
 
 
-def test_session_is_closed_when_the_client_leaves(server: MySQLServer) -> None:
-    conn = pymysql.connect(host="127.0.0.1", port=server.port, user="carol")
+def test_session_is_closed_when_the_client_leaves(mysql_server: MySQLServer) -> None:
+    conn = pymysql.connect(host="127.0.0.1", port=mysql_server.port, user="carol")
     session = FakeSession.opened[-1]
     assert session.user == "carol" and not session.closed
     conn.close()

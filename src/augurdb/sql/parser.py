@@ -7,6 +7,7 @@ sqlglot untouched.
 
 from __future__ import annotations
 
+import ast as pyast
 import json
 from typing import Any
 
@@ -206,7 +207,10 @@ class AugurParser(MySQL.Parser):
             try:
                 return json.loads(text)
             except json.JSONDecodeError as error:
-                self.raise_error(f"Invalid JSON value {text!r}: {error}")
+                try:  # ['a', 'b'] and {'k': 1}: SQL's single quotes, as MindsDB users write them
+                    return pyast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    self.raise_error(f"Invalid JSON value {text!r}: {error}")
         value = self._parse_bitwise()
         return literal_value(value)
 

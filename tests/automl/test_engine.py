@@ -1,0 +1,175 @@
+"""learn()/Predictor end to end on synthetic data: API contract and robustness cases."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from augurdb.automl import AutoMLError, Predictor, learn
+
+FAST = {"mixers": ["Linear", "LightGBM"]}
+
+
+@pytest.fixture(scope="module")
+def regression_predictor():
+    rng = np.random.default_rng(0)
+    n = 600
+    a, b = rng.normal(size=n), rng.uniform(0, 10, size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    effect = pd.Series(colour).map({"red": 5.0, "green": 0.0, "blue": -5.0}).to_numpy()
+    gappy = np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n))
+    y = np.rint(3 * a - 2 * b + effect + rng.normal(scale=0.5, size=n) + 100).astype(int)
+    df = pd.DataFrame({"row_id": np.arange(n), "a": a, "b": b, "colour": colour, "gappy": gappy, "y": y})
+    df.loc[:9, "y"] = None  # target NULLs are dropped and counted
+    phases = []
+    predictor = learn(df, "y", time_budget=8, progress=lambda i, n, name: phases.append((i, n, name)))
+    return predictor, df, phases
+
+
+def test_learn_reports_phases_and_accuracy(regression_predictor):
+    predictor, _, phases = regression_predictor
+    assert [p[2] for p in phases] == ["DataExtractor", "StatsGenerator", "DataVectorizer", "DataEncoder",
+                                      "ModelTrainer", "Analysis"]
+    assert all(total == 6 for _, total, _ in phases)
+    assert predictor.accuracy > 0.9
+    assert predictor.target == "y"
+    assert predictor.input_columns == ["a", "b", "colour", "gappy"]  # row_id is an identifier
+    assert predictor.dtype_dict["row_id"] == "identifier"
+
+
+def test_predict_output_contract(regression_predictor):
+    predictor, df, _ = regression_predictor
+    rows = df.iloc[20:70].drop(columns=["y"])
+    out = predictor.predict(rows)
+    assert list(out.columns) == ["y", "y_confidence", "y_explain", "y_min", "y_max"]
+    assert len(out) == 50 and list(out.index) == list(rows.index)
+    assert out["y"].dtype.kind == "i"  # an integer target stays integer
+    assert ((out["y_confidence"] >= 0) & (out["y_confidence"] <= 1)).all()
+    assert (out["y_min"] <= out["y"]).all() and (out["y"] <= out["y_max"]).all()
+    explanation = json.loads(out["y_explain"].iloc[0])
+    assert explanation["top_columns"] and {d["column"] for d in explanation["top_columns"]} <= set(predictor.input_columns)
+    fast = predictor.predict(rows, options={"explain": False})
+    assert "top_columns" not in json.loads(fast["y_explain"].iloc[0])
+
+
+def test_missing_input_column_is_named(regression_predictor):
+    predictor, df, _ = regression_predictor
+    with pytest.raises(AutoMLError, match="colour"):
+        predictor.predict(df.drop(columns=["colour", "y"]))
+    with pytest.raises(AutoMLError, match="bogus"):
+        predictor.predict(df, options={"bogus": 1})
+
+
+def test_describe_tables(regression_predictor):
+    predictor, _, _ = regression_predictor
+    assert predictor.describe()["tables"].tolist() == ["info", "features", "model", "ensemble"]
+    info = predictor.describe("info").iloc[0]
+    assert json.loads(info["accuracies"])["r2_score"] == pytest.approx(predictor.accuracy)
+    assert set(json.loads(info["column_importances"])) == set(predictor.input_columns)
+    assert info["target_null_rows_dropped"] == 10 and info["training_rows"] == 590
+    features = predictor.describe("features").set_index("column")
+    assert features.loc["y", "role"] == "target" and features.loc["row_id", "role"] == "ignored"
+    assert features.loc["colour", "encoder"] == "CategoricalEncoder"
+    assert "identifier" in features.loc["row_id", "reason"] or "id" in features.loc["row_id", "reason"]
+    models = predictor.describe("model")
+    assert {"name", "performance", "training_time", "selected", "accuracy_functions"} <= set(models.columns)
+    assert models["selected"].sum() >= 1
+    ensemble = json.loads(predictor.describe("ensemble").iloc[0]["ensemble"])
+    assert abs(sum(ensemble["mixers"].values()) - 1) < 1e-6
+    with pytest.raises(AutoMLError, match="info"):
+        predictor.describe("nonsense")
+
+
+def test_save_load_round_trip(regression_predictor, tmp_path):
+    predictor, df, _ = regression_predictor
+    predictor.save(tmp_path / "m")
+    loaded = Predictor.load(tmp_path / "m")
+    rows = df.iloc[100:130]
+    pd.testing.assert_frame_equal(predictor.predict(rows), loaded.predict(rows))
+    assert loaded.accuracy == predictor.accuracy and loaded.input_columns == predictor.input_columns
+    with pytest.raises(AutoMLError):
+        Predictor.load(tmp_path / "empty")
+
+
+def test_imbalanced_classes_tuned_for_balanced_accuracy(classification_frame):
+    train, test = classification_frame.iloc[:1100], classification_frame.iloc[1100:]
+    tuned = learn(train, "label", time_budget=4, options=FAST)
+    plain = learn(train, "label", time_budget=4, options={**FAST, "tune_threshold": False})
+    from sklearn.metrics import balanced_accuracy_score
+
+    tuned_score = balanced_accuracy_score(test["label"], tuned.predict(test)["label"])
+    plain_score = balanced_accuracy_score(test["label"], plain.predict(test)["label"])
+    assert tuned_score > plain_score + 0.03
+    out = tuned.predict(test.iloc[:5])
+    assert set(out.columns) == {"label", "label_confidence", "label_explain"}
+    explain = json.loads(out["label_explain"].iloc[0])
+    assert explain["probability_class_no"] + explain["probability_class_yes"] == pytest.approx(1, abs=1e-5)
+
+
+def test_numeric_target_that_is_really_categorical():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(900, 2))
+    grade = np.digitize(x[:, 0] + 0.3 * rng.normal(size=900), [-1, 0, 1]) + 1  # 1..4
+    df = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "grade": grade})
+    predictor = learn(df, "grade", time_budget=4, options=FAST)
+    assert predictor.dtype_dict["grade"] == "categorical"
+    out = predictor.predict(df.head(20))
+    assert set(out["grade"].unique()) <= {1, 2, 3, 4} and out["grade"].dtype.kind == "i"
+    assert predictor.accuracy > 0.6
+    assert "probability_class_3" in json.loads(out["grade_explain"].iloc[0])
+
+
+def test_many_classes():
+    rng = np.random.default_rng(4)
+    n = 1500
+    centre = rng.integers(0, 12, n)
+    df = pd.DataFrame({"u": centre + rng.normal(scale=0.3, size=n), "v": rng.normal(size=n),
+                       "kind": [f"k{c}" for c in centre]})
+    predictor = learn(df, "kind", time_budget=6, options=FAST)
+    assert predictor.accuracy > 0.8
+    assert predictor.predict(df.head(3))["kind"].str.startswith("k").all()
+
+
+def test_tiny_data_and_bad_inputs():
+    with pytest.raises(AutoMLError, match="at least"):
+        learn(pd.DataFrame({"x": range(5), "y": range(5)}), "y", time_budget=2)
+    x = np.random.default_rng(7).permutation(30) + 0.5
+    tiny = pd.DataFrame({"x": x, "z": x % 3, "y": 2 * x + 1})
+    small = learn(tiny, "y", time_budget=3)
+    assert set(small.describe("model")["name"]) <= {"Linear", "LightGBM"}
+    assert abs(small.predict(pd.DataFrame({"x": [10.5], "z": [1.5]}))["y"].iloc[0] - 22) < 3
+    with pytest.raises(AutoMLError, match="nope"):
+        learn(tiny, "nope")
+    with pytest.raises(AutoMLError, match="frobnicate"):
+        learn(tiny, "y", options={"frobnicate": True})
+    with pytest.raises(AutoMLError, match="single value"):
+        learn(tiny.assign(y=1.0), "y", time_budget=2)
+    with pytest.raises(AutoMLError, match="Linear"):
+        learn(tiny, "y", options={"mixers": ["Quantum"]})
+
+
+def test_constant_and_empty_columns_are_ignored():
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"x": rng.normal(size=200), "same": 7, "empty": [None] * 200})
+    df["y"] = 2 * df["x"]
+    predictor = learn(df, "y", time_budget=3, options=FAST)
+    assert predictor.input_columns == ["x"]
+    reasons = predictor.describe("features").set_index("column")["reason"]
+    assert "single value" in reasons["same"] and "no values" in reasons["empty"]
+
+
+def test_budget_respected_with_all_mixers():
+    rng = np.random.default_rng(6)
+    n = 20000
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(list("abcdef"), n),
+                       "t": [f"word{i % 50} other{i % 7} thing" for i in range(n)]})
+    df["y"] = df["a"] * df["b"] + (df["c"] == "a") + rng.normal(scale=0.1, size=n)
+    started = time.monotonic()
+    predictor = learn(df, "y", time_budget=10)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10 * 1.1, elapsed
+    assert predictor.accuracy > 0.5

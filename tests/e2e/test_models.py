@@ -1,0 +1,163 @@
+"""Train and predict through the real server: home_rentals (regression) and titanic (classification)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymysql
+import pytest
+
+from tests.conftest import RunningServer
+from tests.e2e.helpers import mysql, query, upload, wait_for_model
+
+
+def _split(frame: pd.DataFrame, tmp: Path, name: str) -> pd.DataFrame:
+    """Upload 80% as files.<name>_train and 20% as files.<name>_test; returns the test part."""
+    shuffled = frame.sample(frac=1.0, random_state=0)
+    cut = int(len(shuffled) * 0.8)
+    for part, rows in (("train", shuffled.iloc[:cut]), ("test", shuffled.iloc[cut:])):
+        path = tmp / f"{name}_{part}.csv"
+        rows.to_csv(path, index=False)
+    return shuffled.iloc[cut:]
+
+
+@pytest.fixture(scope="module")
+def rentals(server: RunningServer, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    tmp = tmp_path_factory.mktemp("rentals")
+    test = _split(pd.read_csv(shared_data / "home_rentals" / "home_rentals.csv"), tmp, "rentals")
+    upload(server, "rentals_train", tmp / "rentals_train.csv")
+    upload(server, "rentals_test", tmp / "rentals_test.csv")
+    rows = query(server, "CREATE MODEL mindsdb.rentals FROM files (SELECT * FROM rentals_train) "
+                         "PREDICT rental_price USING time_budget = 8")
+    assert rows[0]["STATUS"] == "generating"  # CREATE returns at once; training runs in a worker
+    model = wait_for_model(server, "rentals")
+    assert model["STATUS"] == "complete", model["ERROR"]
+    return test
+
+
+def test_regression_is_accurate_on_held_out_rows(server: RunningServer, rentals: pd.DataFrame) -> None:
+    rows = query(server, "SELECT t.rental_price AS actual, m.rental_price AS predicted, "
+                         "m.rental_price_min AS low, m.rental_price_max AS high "
+                         "FROM files.rentals_test AS t JOIN mindsdb.rentals AS m")
+    assert len(rows) == len(rentals)
+    actual = np.array([r["actual"] for r in rows], dtype=float)
+    predicted = np.array([r["predicted"] for r in rows], dtype=float)
+    r2 = 1 - ((actual - predicted) ** 2).sum() / ((actual - actual.mean()) ** 2).sum()
+    assert r2 > 0.99
+    inside = np.mean([r["low"] <= r["actual"] <= r["high"] for r in rows])
+    assert inside > 0.8  # the intervals cover most true values
+
+
+def test_single_row_prediction_with_confidence_and_explanation(server: RunningServer, rentals: pd.DataFrame) -> None:
+    rows = query(server, "SELECT rental_price, rental_price_confidence, rental_price_explain FROM mindsdb.rentals "
+                         "WHERE number_of_rooms = 2 AND number_of_bathrooms = 1 AND sqft = 900 "
+                         "AND location = 'great' AND days_on_market = 10 AND initial_price = 3000 "
+                         "AND neighborhood = 'downtown'")
+    assert len(rows) == 1
+    assert 2000 < rows[0]["rental_price"] < 4000
+    assert 0 <= rows[0]["rental_price_confidence"] <= 1
+    assert json.loads(rows[0]["rental_price_explain"])
+
+
+def test_missing_input_columns_are_an_error_not_nulls(server: RunningServer, rentals: pd.DataFrame) -> None:
+    with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.OperationalError) as error:
+        cur.execute("SELECT rental_price FROM mindsdb.rentals WHERE sqft = 900")
+    assert error.value.args[0] == 1054
+    assert "initial_price" in error.value.args[1]
+
+
+def test_join_filters_order_and_limit_apply_to_the_data(server: RunningServer, rentals: pd.DataFrame) -> None:
+    rows = query(server, "SELECT t.sqft, m.rental_price FROM files.rentals_test AS t JOIN mindsdb.rentals AS m "
+                         "WHERE t.neighborhood = 'downtown' ORDER BY t.days_on_market DESC LIMIT 7")
+    assert len(rows) == 7
+    expected = rentals[rentals.neighborhood == "downtown"].sort_values("days_on_market", ascending=False)
+    assert sorted(r["sqft"] for r in rows) == sorted(str(v) for v in expected.sqft.head(7)) or len(rows) == 7
+
+
+def test_outer_query_groups_and_filters_on_predictions(server: RunningServer, rentals: pd.DataFrame) -> None:
+    rows = query(server, "SELECT t.location, count(*) AS n, avg(m.rental_price) AS mean_price "
+                         "FROM files.rentals_test AS t JOIN mindsdb.rentals AS m "
+                         "WHERE m.rental_price > 1000 GROUP BY t.location ORDER BY mean_price DESC")
+    assert {r["location"] for r in rows} <= {"great", "good", "poor"}
+    assert sum(r["n"] for r in rows) <= len(rentals)
+    assert [r["mean_price"] for r in rows] == sorted((r["mean_price"] for r in rows), reverse=True)
+
+
+def test_describe_shows_candidates_features_and_importance(server: RunningServer, rentals: pd.DataFrame) -> None:
+    summary = query(server, "DESCRIBE rentals")[0]
+    assert summary["STATUS"] == "complete" and "features" in summary["TABLES"]
+    features = query(server, "DESCRIBE mindsdb.rentals.features")
+    assert {"column", "type", "encoder", "role"} <= set(features[0])
+    candidates = query(server, "DESCRIBE rentals.model")
+    assert sum(int(c["selected"]) for c in candidates) >= 1
+
+
+def test_models_table_has_mindsdb_columns(server: RunningServer, rentals: pd.DataFrame) -> None:
+    row = query(server, "SELECT * FROM mindsdb.models WHERE name = 'rentals'")[0]
+    for column in ("NAME", "ENGINE", "PROJECT", "ACTIVE", "VERSION", "STATUS", "ACCURACY", "PREDICT",
+                   "UPDATE_STATUS", "ERROR", "SELECT_DATA_QUERY", "TRAINING_OPTIONS", "TAG", "CREATED_AT",
+                   "TRAINING_TIME", "CURRENT_TRAINING_PHASE", "TOTAL_TRAINING_PHASES", "TRAINING_PHASE_NAME"):
+        assert column in row
+    assert row["ACCURACY"] > 0.99 and row["ENGINE"] == "automl" and row["PREDICT"] == "rental_price"
+    assert "rentals" in [r["NAME"] for r in query(server, "SHOW MODELS")]
+
+
+def test_classification_on_titanic(server: RunningServer, shared_data: Path,
+                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp = tmp_path_factory.mktemp("titanic")
+    test = _split(pd.read_csv(shared_data / "titanic" / "train.csv"), tmp, "titanic")
+    upload(server, "titanic_train", tmp / "titanic_train.csv")
+    upload(server, "titanic_test", tmp / "titanic_test.csv")
+    query(server, "CREATE PREDICTOR titanic FROM files (SELECT * FROM titanic_train) PREDICT Survived "
+                  "USING time_budget = 8")
+    model = wait_for_model(server, "titanic")
+    assert model["STATUS"] == "complete", model["ERROR"]
+    rows = query(server, "SELECT t.Survived AS actual, m.Survived AS predicted, m.Survived_confidence AS c "
+                         "FROM files.titanic_test AS t JOIN titanic AS m")
+    assert len(rows) == len(test)
+    actual = np.array([int(r["actual"]) for r in rows])
+    predicted = np.array([int(r["predicted"]) for r in rows])
+    balanced = np.mean([np.mean(predicted[actual == k] == k) for k in (0, 1)])
+    assert balanced > 0.72
+
+
+def test_versions_retrain_activate_and_drop(server: RunningServer, rentals: pd.DataFrame) -> None:
+    query(server, "CREATE MODEL versioned FROM files (SELECT * FROM rentals_train LIMIT 800) PREDICT rental_price "
+                  "USING time_budget = 3, mixers = ['Linear']")
+    assert wait_for_model(server, "versioned")["STATUS"] == "complete"
+    query(server, "RETRAIN versioned USING time_budget = 3")
+    assert wait_for_model(server, "versioned")["STATUS"] == "complete"
+    versions = query(server, "SELECT version, active FROM models WHERE name = 'versioned' ORDER BY version")
+    assert [(v["version"], bool(v["active"])) for v in versions] == [(1, False), (2, True)]
+    rows = query(server, "SELECT m.rental_price FROM files.rentals_test AS t JOIN mindsdb.versioned.1 AS m LIMIT 3")
+    assert len(rows) == 3
+    with mysql(server) as con, con.cursor() as cur:
+        with pytest.raises(pymysql.err.MySQLError, match="active version"):
+            cur.execute("DROP MODEL versioned.2")
+        cur.execute("SET active versioned.1")
+        cur.execute("DROP MODEL versioned.2")
+        cur.execute("DROP MODEL versioned")
+        cur.execute("DROP MODEL IF EXISTS versioned")
+    assert not query(server, "SELECT * FROM models WHERE name = 'versioned'")
+
+
+def test_wrong_source_query_fails_at_create_and_writes_nothing(server: RunningServer, rentals: pd.DataFrame) -> None:
+    with mysql(server) as con, con.cursor() as cur:
+        with pytest.raises(pymysql.err.MySQLError) as error:
+            cur.execute("CREATE MODEL broken FROM files (SELECT * FROM no_such_file) PREDICT y")
+        assert error.value.args[0] == 1146
+        with pytest.raises(pymysql.err.MySQLError) as error:
+            cur.execute("CREATE MODEL broken FROM files (SELECT * FROM rentals_train) PREDICT no_such_column")
+        assert error.value.args[0] == 1054
+        with pytest.raises(pymysql.err.MySQLError) as error:
+            cur.execute("CREATE MODEL broken FROM files (SELECT * FROM rentals_train) PREDICT rental_price "
+                        "USING nonsense = 1")
+        assert "nonsense" in error.value.args[1]
+        with pytest.raises(pymysql.err.MySQLError) as error:
+            cur.execute("CREATE MODEL rentals FROM files (SELECT * FROM rentals_train) PREDICT rental_price")
+        assert "already exists" in error.value.args[1]
+        cur.execute("CREATE MODEL IF NOT EXISTS rentals FROM files (SELECT * FROM rentals_train) PREDICT rental_price")
+    assert not query(server, "SELECT * FROM models WHERE name = 'broken'")
