@@ -39,6 +39,7 @@ def test_connector_prepared_statements(mysql_server: MySQLServer) -> None:
         cur.execute("SELECT ? AS i, ? AS f, ? AS s, ? AS n, ? AS d, ? AS ts, ? AS dec, ? AS raw, '?' AS q", params)
         row = cur.fetchone()
         assert row[:7] == params[:7]
+        assert [type(v) for v in row[:3]] == [int, float, str]
         assert bytes(row[7]) == b"\x00\xff" and row[8] == "?"
         cur.execute("SELECT x, x * 1.5 AS y, CONCAT('n', x) AS s FROM UNNEST(RANGE(?)) AS t(x) WHERE x > ?", (1000, 5))
         rows = cur.fetchall()

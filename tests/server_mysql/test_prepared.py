@@ -40,7 +40,8 @@ def test_render_replaces_each_placeholder() -> None:
     [
         (None, "NULL"),
         (42, "42"),
-        (-0.5, "(-0.5)"),
+        (-0.5, "(-0.5e0)"),
+        (1e20, "1e+20"),
         (decimal.Decimal("12.50"), "12.50"),
         ("it's a \\ \"q\"\n\0", "'it\\'s a \\\\ \\\"q\\\"\\n\\0'"),
         (b"\x00\xff", "X'00ff'"),

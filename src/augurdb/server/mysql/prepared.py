@@ -224,7 +224,10 @@ def _(value: int) -> str:
 def _(value: float) -> str:
     if not math.isfinite(value):
         return _quote(repr(value))
-    return f"({value!r})" if value < 0 else repr(value)
+    text = repr(value)
+    if "e" not in text:
+        text += "e0"  # with an exponent MySQL reads a DOUBLE; `2.5` alone would be a DECIMAL
+    return f"({text})" if value < 0 else text
 
 
 @sql_literal.register
