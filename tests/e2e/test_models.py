@@ -131,7 +131,7 @@ def test_versions_retrain_activate_and_drop(server: RunningServer, rentals: pd.D
     query(server, "RETRAIN versioned USING time_budget = 3")
     assert wait_for_model(server, "versioned")["STATUS"] == "complete"
     versions = query(server, "SELECT version, active FROM models WHERE name = 'versioned' ORDER BY version")
-    assert [(v["version"], bool(v["active"])) for v in versions] == [(1, False), (2, True)]
+    assert [(v["VERSION"], bool(v["ACTIVE"])) for v in versions] == [(1, False), (2, True)]
     rows = query(server, "SELECT m.rental_price FROM files.rentals_test AS t JOIN mindsdb.versioned.1 AS m LIMIT 3")
     assert len(rows) == 3
     with mysql(server) as con, con.cursor() as cur:
