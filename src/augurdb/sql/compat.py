@@ -88,9 +88,7 @@ def rewrite_client_probes(session: Session, statement: exp.Expression) -> exp.Ex
 
     A replaced expression keeps the text the client wrote as its column name, as MySQL does.
     """
-    if not any(statement.find_all(exp.SessionParameter, exp.Parameter, exp.CurrentSchema, exp.CurrentUser,
-                                  exp.Anonymous, exp.CurrentDatabase if hasattr(exp, "CurrentDatabase")
-                                  else exp.CurrentSchema)):
+    if not any(statement.find_all(*_PROBE_NODES, exp.Anonymous)):
         return statement
     statement = statement.copy()
     for select in statement.find_all(exp.Select):
@@ -118,14 +116,19 @@ def _has_probe(node: exp.Expression) -> bool:
     return any(_probe_value_or_none(n) for n in node.walk())
 
 
+_PROBE_NODES = (exp.SessionParameter, exp.Parameter, exp.CurrentSchema, exp.CurrentUser, exp.CurrentVersion)
+
+
 def _probe_value_or_none(node: exp.Expression) -> bool:
-    return isinstance(node, exp.SessionParameter | exp.Parameter | exp.CurrentSchema | exp.CurrentUser) or (
+    return isinstance(node, _PROBE_NODES) or (
         isinstance(node, exp.Anonymous) and node.name.upper() in _INFO_FUNCTIONS)
 
 
 def _client_text(node: exp.Expression) -> str:
     text = node.sql("mysql")
-    return "DATABASE()" if isinstance(node, exp.CurrentSchema) else text
+    if isinstance(node, exp.CurrentSchema):
+        return "DATABASE()"
+    return "VERSION()" if isinstance(node, exp.CurrentVersion) else text
 
 
 _INFO_FUNCTIONS = {"CONNECTION_ID", "DATABASE", "SCHEMA", "USER", "CURRENT_USER", "SESSION_USER",
@@ -139,6 +142,8 @@ def _probe_value(session: Session, node: exp.Expression) -> exp.Expression:
         return _literal(session.user_variables.get(node.name.lower()))
     if isinstance(node, exp.CurrentSchema):
         return _literal(session.database)
+    if isinstance(node, exp.CurrentVersion):
+        return _literal(session.variables["version"])
     if isinstance(node, exp.CurrentUser):
         return _literal(f"{session.user}@localhost")
     if isinstance(node, exp.Anonymous) and node.name.upper() in _INFO_FUNCTIONS:
