@@ -61,3 +61,20 @@ def test_arrays_fixed_width():
     encoder = ArrayEncoder("a")
     out = encoder.fit_transform([np.array([1.0, 2.0]), np.array([3.0]), np.zeros(0)], NO_TARGET)
     assert out.shape == (3, 2 + 4) and np.isfinite(out).all()
+
+
+def test_rnn_encoder_learns_from_word_order_and_round_trips():
+    import pickle
+    import time
+
+    from augurdb.automl.encoders.rnn import RNNEncoder
+
+    rng = np.random.default_rng(0)
+    words = ["alpha", "beta", "gamma", "delta"]
+    texts = np.array([" ".join(rng.choice(words, 6)) for _ in range(600)], dtype=object)
+    y = np.array([int(t.split()[0] == "alpha") for t in texts])
+    encoder = RNNEncoder("t", width=8)
+    out = encoder.fit_transform(texts, TargetView(y, 2, deadline=time.monotonic() + 8))
+    assert out.shape == (600, 8) and np.isfinite(out).all()
+    restored = pickle.loads(pickle.dumps(encoder))
+    assert np.allclose(restored.transform(texts[:5]), encoder.transform(texts[:5]), atol=1e-5)

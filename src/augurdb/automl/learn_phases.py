@@ -3,6 +3,8 @@ ModelTrainer -> Analysis, each a function over the LearnBus."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -24,6 +26,7 @@ from .type_inference import infer_column, infer_types, override_type
 from .vectorizer import vectorize
 
 MIN_ROWS = 10
+_ENCODER_SHARE = 0.25
 
 
 def _is_missing(series: pd.Series) -> pd.Series:
@@ -142,7 +145,9 @@ def encode_data(bus: LearnBus) -> None:
     bus.split = make_split(len(bus.y), labels, bus.seed)
     fit_rows = bus.split.fit_rows
     other_rows = np.setdiff1d(np.arange(len(bus.y)), fit_rows)
-    target = TargetView(bus.y[fit_rows], bus.task.n_classes, bus.seed)
+    # Trained encoders (RNNEncoder) may use up to a quarter of the budget.
+    deadline = time.monotonic() + _ENCODER_SHARE * bus.seconds_left()
+    target = TargetView(bus.y[fit_rows], bus.task.n_classes, bus.seed, deadline)
     blocks = []
     for name in bus.input_columns:
         encoder = make_encoder(bus.stats[name], bus.options.encoders.get(name))

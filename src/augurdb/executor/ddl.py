@@ -73,7 +73,8 @@ def _drop(statement: exp.Drop, session: Session) -> Result:
     if kind not in ("TABLE", "VIEW"):
         raise NotSupported(f"DROP {kind} is not supported")
     dropped = 0
-    for table in [statement.this, *statement.expressions] if statement.this else statement.expressions:
+    tables = statement.args.get("tables") or [statement.this]
+    for table in tables:
         database = st.resolve_database(session, table.db or session.database)
         if database != st.FILES:
             raise NotSupported(f"Tables can be dropped only from 'files' (not '{database}'); "

@@ -20,6 +20,7 @@ class TargetView:
     values: np.ndarray
     n_classes: int  # 0 for regression
     seed: int = 0
+    deadline: float | None = None  # time.monotonic() by which trained encoders must stop
 
 
 class ColumnEncoder:

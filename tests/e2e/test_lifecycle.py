@@ -1,0 +1,89 @@
+"""Restarts, crashes and authentication, each with a server of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pymysql
+import pytest
+
+from tests.conftest import start_server
+from tests.e2e.helpers import query, upload, wait_for_model
+
+
+def test_starts_fast_and_keeps_models_files_and_projects_across_restart(tmp_path: Path, shared_data: Path) -> None:
+    started = time.monotonic()
+    server = start_server(tmp_path / "data")
+    assert time.monotonic() - started < 5  # the issue's bar is 2 s; CI machines are noisy
+    try:
+        upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
+        query(server, "CREATE PROJECT kept")
+        query(server, "CREATE MODEL kept.m FROM files (SELECT * FROM rentals LIMIT 600) PREDICT rental_price "
+                      "USING time_budget = 2, mixers = ['Linear']")
+        assert wait_for_model(server, "m", project="kept")["STATUS"] == "complete"
+    finally:
+        server.stop()
+    server = start_server(tmp_path / "data")
+    try:
+        assert query(server, "SELECT count(*) AS n FROM files.rentals") == [{"n": 5037}]
+        assert query(server, "SELECT status FROM kept.models")[0]["STATUS"] == "complete"
+        rows = query(server, "SELECT m.rental_price FROM files.rentals AS t JOIN kept.m AS m LIMIT 2")
+        assert len(rows) == 2
+    finally:
+        server.stop()
+
+
+def test_killed_training_worker_leaves_the_model_in_error(tmp_path: Path, shared_data: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
+        query(server, "CREATE MODEL doomed FROM files (SELECT * FROM rentals) PREDICT rental_price "
+                      "USING time_budget = 60")
+        deadline = time.monotonic() + 60
+        pid = None
+        while pid is None and time.monotonic() < deadline:
+            row = query(server, "SELECT status FROM models WHERE name = 'doomed'")[0]
+            pid = _worker_pid(server.data_dir) if row["STATUS"] == "training" else None
+            time.sleep(0.1)
+        assert pid, "training never started"
+        os.kill(pid, signal.SIGKILL)
+        model = wait_for_model(server, "doomed", timeout=30)
+        assert model["STATUS"] == "error" and "ended unexpectedly" in model["ERROR"]
+        assert query(server, "SELECT 1 AS ok") == [{"ok": 1}]  # the server is unharmed
+    finally:
+        server.stop()
+
+
+def _worker_pid(data_dir: Path) -> int | None:
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "catalog.sqlite") as db:
+        row = db.execute("SELECT worker_pid FROM models WHERE name = 'doomed'").fetchone()
+    return row[0] if row else None
+
+
+def test_authentication_on_both_protocols(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", "--user", "alice", "--password", "s3cret")
+    try:
+        with pytest.raises(pymysql.err.OperationalError) as error:
+            pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="alice", password="wrong")
+        assert error.value.args[0] == 1045
+        con = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="alice", password="s3cret")
+        con.close()
+        url = f"{server.http}/api/sql/query"
+        assert httpx.post(url, json={"query": "SELECT 1"}).status_code == 401
+        assert httpx.post(url, json={"query": "SELECT 1"}, auth=("alice", "s3cret")).json()["data"] == [[1]]
+    finally:
+        server.stop()
+
+
+def test_refuses_a_public_address_without_credentials(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "augurdb.cli", "serve", "--host", "0.0.0.0",
+                             "--data-dir", str(tmp_path / "d")], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "without authentication" in result.stderr
