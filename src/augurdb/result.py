@@ -25,9 +25,9 @@ class Result:
         return self.table is not None
 
     @classmethod
-    def ok(cls, affected_rows: int = 0, info: str = "") -> "Result":
+    def ok(cls, affected_rows: int = 0, info: str = "") -> Result:
         return cls(table=None, affected_rows=affected_rows, info=info)
 
     @classmethod
-    def rows(cls, table: pa.Table) -> "Result":
+    def rows(cls, table: pa.Table) -> Result:
         return cls(table=table)

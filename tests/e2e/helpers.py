@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pymysql
-
 from tests.conftest import RunningServer
 
 

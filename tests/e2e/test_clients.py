@@ -11,7 +11,6 @@ import pandas as pd
 import pymysql
 import pytest
 import sqlalchemy
-
 from tests.conftest import RunningServer
 from tests.e2e.helpers import mysql, query, upload
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pyarrow as pa
 import pytest
-
 from tests.conftest import RunningServer
 from tests.e2e.helpers import wait_for_model
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pymysql
 import pytest
-
 from tests.conftest import start_server
 from tests.e2e.helpers import query, upload, wait_for_model
 

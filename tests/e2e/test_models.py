@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pymysql
 import pytest
-
 from tests.conftest import RunningServer
 from tests.e2e.helpers import mysql, query, upload, wait_for_model
 

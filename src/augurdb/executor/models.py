@@ -12,8 +12,14 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from augurdb.catalog.records import ModelRecord
-from augurdb.errors import (AlreadyExists, NotSupported, UnknownColumn, UnknownDatabase, UnknownTable,
-                            WrongArguments)
+from augurdb.errors import (
+    AlreadyExists,
+    NotSupported,
+    UnknownColumn,
+    UnknownDatabase,
+    UnknownTable,
+    WrongArguments,
+)
 from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
 from augurdb.integrations.ml.registry import get_engine, resolve_name

@@ -9,7 +9,12 @@ from sqlglot import exp
 
 from augurdb.catalog.records import ModelRecord
 from augurdb.errors import UnknownTable
-from augurdb.executor.system_tables import FILES, INFORMATION_SCHEMA, INFORMATION_SCHEMA_TABLES, resolve_database
+from augurdb.executor.system_tables import (
+    FILES,
+    INFORMATION_SCHEMA,
+    INFORMATION_SCHEMA_TABLES,
+    resolve_database,
+)
 
 if TYPE_CHECKING:
     from augurdb.session import Session

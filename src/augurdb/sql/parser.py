@@ -14,9 +14,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
-from sqlglot.errors import ErrorLevel
+from sqlglot.errors import ErrorLevel, TokenError
 from sqlglot.errors import ParseError as SqlglotParseError
-from sqlglot.errors import TokenError
 from sqlglot.parsers.mysql import _show_parser
 from sqlglot.tokens import Token, TokenType
 from sqlglot.trie import new_trie

@@ -1,0 +1,252 @@
+"""Benchmark the built-in AutoML engine against LightGBM defaults and FLAML on the shared datasets.
+
+Every system gets the same fixed split (seed 0, 80/20, stratified for classes; adult_income uses
+its own test.csv), the same time budget, the same primary metric (balanced accuracy for classes,
+R² for numbers) and runs in its own process pinned to the same cores, so peak memory (ru_maxrss)
+is the system's own. Results are printed and, with --write-docs, written to docs/benchmarks.md
+under "## AutoML engine".
+
+    python bench/automl.py --budget 60 --write-docs
+    python bench/automl.py --budget 10 --datasets heart_disease,titanic --systems augurdb,lightgbm
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+DATA = pathlib.Path(os.environ.get("AUGURDB_DATA", "/work/shared/data"))
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "benchmarks.md"
+SECTION = "## AutoML engine"
+
+# name -> (training file, held-out file or None, target, task)
+DATASETS = {
+    "adult_income": ("adult_income/train.csv", "adult_income/test.csv", "income", "class"),
+    "bank_marketing": ("bank_marketing/bank_marketing.csv", None, "y", "class"),
+    "concrete_strength": ("concrete_strength/concrete_strength.csv", None, "concrete_strength", "number"),
+    "heart_disease": ("heart_disease/heart_disease.csv", None, "target", "class"),
+    "home_rentals": ("home_rentals/home_rentals.csv", None, "rental_price", "number"),
+    "titanic": ("titanic/train.csv", None, "Survived", "class"),
+    "sms_spam": ("sms_spam/sms_spam.csv", None, "label", "class"),
+    "disaster_tweets": ("disaster_tweets/train.csv", None, "target", "class"),
+    # Memory check at scale: 100k rows x 19 columns of real flight data.
+    "nyc_flights_100k": ("nyc_flights_2013/flights.parquet", None, "arr_delay", "number"),
+}
+SYSTEMS = ("augurdb", "lightgbm", "flaml")
+
+
+def _read(relative: str) -> pd.DataFrame:
+    path = DATA / relative
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def load_split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    """The fixed train/test split for one dataset (rows with a missing target removed)."""
+    from sklearn.model_selection import train_test_split
+
+    train_file, test_file, target, task = DATASETS[name]
+    df = _read(train_file)
+    if name == "nyc_flights_100k":
+        df = df.sample(125_000, random_state=0).reset_index(drop=True)
+    df = df[df[target].notna()].reset_index(drop=True)
+    if test_file:
+        test = _read(test_file)
+        return df, test[test[target].notna()].reset_index(drop=True), target, task
+    stratify = df[target] if task == "class" else None
+    train, test = train_test_split(df, test_size=0.2, random_state=0, stratify=stratify)
+    return train.reset_index(drop=True), test.reset_index(drop=True), target, task
+
+
+def score(task: str, truth: pd.Series, predicted) -> float:
+    """Balanced accuracy (labels compared as text) or R²."""
+    from sklearn.metrics import balanced_accuracy_score, r2_score
+
+    if task == "class":
+        return float(balanced_accuracy_score(truth.astype(str), pd.Series(predicted).astype(str)))
+    return float(r2_score(truth.astype(float), np.asarray(predicted, dtype=float)))
+
+
+def _baseline_frame(frame: pd.DataFrame, text_columns: list[str], hashers: dict) -> pd.DataFrame:
+    """Inputs for the baselines: text as category (FLAML's view) or hashed words (LightGBM)."""
+    out = frame.copy()
+    for column in out.columns:
+        if column in text_columns and hashers:
+            words = hashers[column].transform(out[column].fillna("").astype(str)).toarray()
+            hashed = pd.DataFrame(words, columns=[f"{column}_h{i}" for i in range(words.shape[1])], index=out.index)
+            out = pd.concat([out.drop(columns=[column]), hashed], axis=1)
+        elif not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].astype("category")
+    return out
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+            and frame[c].dropna().astype(str).str.count(r"\S+").mean() >= 3]
+
+
+def run_augurdb(train, test, target, task, budget):
+    """The engine under test."""
+    from augurdb.automl import learn
+
+    started = time.perf_counter()
+    predictor = learn(train, target, time_budget=budget, seed=0)
+    fit = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = predictor.predict(test.drop(columns=[target]), options={"explain": False})[target]
+    return predicted, fit, time.perf_counter() - started
+
+
+def run_lightgbm(train, test, target, task, budget):
+    """LightGBM with default settings; text as a hashed bag of words, other strings as categories."""
+    import lightgbm as lgb
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    x_train, x_test = train.drop(columns=[target]), test.drop(columns=[target])
+    text = _text_columns(x_train)
+    hashers = {c: HashingVectorizer(n_features=512, alternate_sign=False) for c in text}
+    x_train, x_test = _baseline_frame(x_train, text, hashers), _baseline_frame(x_test, text, hashers)
+    for column in x_train.columns:
+        if isinstance(x_train[column].dtype, pd.CategoricalDtype):
+            x_test[column] = pd.Categorical(x_test[column], categories=x_train[column].cat.categories)
+    model = lgb.LGBMClassifier(verbose=-1, n_jobs=1) if task == "class" else lgb.LGBMRegressor(verbose=-1, n_jobs=1)
+    y = train[target].astype(str) if task == "class" else train[target]
+    started = time.perf_counter()
+    model.fit(x_train, y)
+    fit = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = model.predict(x_test)
+    return predicted, fit, time.perf_counter() - started
+
+
+def _balanced_accuracy_metric(x_val, y_val, estimator, labels, x_train, y_train, *args, **kwargs):
+    from sklearn.metrics import balanced_accuracy_score
+
+    value = balanced_accuracy_score(y_val, estimator.predict(x_val))
+    return 1 - value, {"balanced_accuracy": value}
+
+
+def run_flaml(train, test, target, task, budget):
+    """FLAML AutoML told the same metric and budget (text columns stay categories, its default)."""
+    from flaml import AutoML
+
+    x_train, x_test = train.drop(columns=[target]), test.drop(columns=[target])
+    x_train, x_test = _baseline_frame(x_train, [], {}), _baseline_frame(x_test, [], {})
+    automl = AutoML()
+    y = train[target].astype(str) if task == "class" else train[target]
+    metric = _balanced_accuracy_metric if task == "class" else "r2"
+    started = time.perf_counter()
+    automl.fit(x_train, y, task="classification" if task == "class" else "regression", time_budget=budget,
+               metric=metric, n_jobs=1, seed=0, verbose=0)
+    fit = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = automl.predict(x_test)
+    return predicted, fit, time.perf_counter() - started
+
+
+RUNNERS = {"augurdb": run_augurdb, "lightgbm": run_lightgbm, "flaml": run_flaml}
+
+
+def worker(system: str, name: str, budget: float) -> None:
+    """Run one system on one dataset in this process; print one JSON line."""
+    train, test, target, task = load_split(name)
+    predicted, fit, predict = RUNNERS[system](train, test, target, task, budget)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"system": system, "dataset": name, "metric": score(task, test[target], predicted),
+                      "fit_s": fit, "predict_s": predict, "peak_mb": peak_mb, "rows": len(train)}))
+
+
+def run_isolated(system: str, name: str, budget: float, cores: set[int]) -> dict:
+    """One system on one dataset in a fresh process pinned to ``cores``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": str(len(cores))}
+    command = [sys.executable, __file__, "--worker", system, "--datasets", name, "--budget", str(budget)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env,
+                            preexec_fn=lambda: os.sched_setaffinity(0, cores), timeout=budget * 6 + 300)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode or not lines:
+        return {"system": system, "dataset": name, "error": (result.stderr or result.stdout).strip()[-300:]}
+    return json.loads(lines[-1])
+
+
+def table(results: list[dict], names: list[str], systems: list[str]) -> str:
+    """Markdown table: metric / fit s / predict s / peak MB per system and dataset."""
+    by_key = {(r["dataset"], r["system"]): r for r in results}
+    header = "| dataset | metric | " + " | ".join(systems) + " |"
+    lines = [header, "|" + "---|" * (len(systems) + 2)]
+    for name in names:
+        metric = "balanced acc." if DATASETS[name][3] == "class" else "R²"
+        cells = []
+        for system in systems:
+            r = by_key.get((name, system), {})
+            if "metric" in r:
+                cells.append(f"{r['metric']:.4f} ({r['fit_s']:.0f} s fit, {r['predict_s']:.2f} s predict, "
+                             f"{r['peak_mb']:.0f} MB)")
+            else:
+                cells.append("error: " + r.get("error", "not run").splitlines()[-1][:80] if r else "not run")
+        lines.append(f"| {name} | {metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_docs(markdown: str, command: str, budget: float, cores: set[int]) -> None:
+    """Replace (or add) the "## AutoML engine" section of docs/benchmarks.md, keeping the others."""
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    section = (
+        f"{SECTION}\n\nMeasured {time.strftime('%Y-%m-%d')} on this machine kind (2 cores, no GPU), every system "
+        f"in its own process pinned to core(s) {sorted(cores)}, {budget:g} s budget, fixed split (seed 0, "
+        "80/20, stratified for classes; adult_income uses its own test.csv). Cells: primary metric (fit time, "
+        "predict time for the whole test split, peak RSS of the process). Reproduce with:\n\n"
+        f"    {command}\n\n{markdown}\n"
+    )
+    start = text.find(SECTION)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        following = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per system and dataset")
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated subset")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset")
+    parser.add_argument("--cores", default="0", help="cores every system is pinned to, e.g. 0 or 0,1")
+    parser.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(DATASETS))
+    if unknown:
+        parser.error(f"unknown datasets {unknown}; known: {sorted(DATASETS)}")
+    if args.worker:
+        worker(args.worker, names[0], args.budget)
+        return
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    cores = {int(c) for c in args.cores.split(",")}
+    results = []
+    for name in names:
+        for system in systems:
+            result = run_isolated(system, name, args.budget, cores)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    markdown = table(results, names, systems)
+    print(markdown)
+    if args.write_docs:
+        command = "python bench/automl.py " + " ".join(a for a in sys.argv[1:])
+        write_docs(markdown, command, args.budget, cores)
+
+
+if __name__ == "__main__":
+    main()
