@@ -173,3 +173,17 @@ def test_budget_respected_with_all_mixers():
     elapsed = time.monotonic() - started
     assert elapsed < 10 * 1.1, elapsed
     assert predictor.accuracy > 0.5
+
+
+def test_user_chosen_rnn_encoder_for_text():
+    rng = np.random.default_rng(8)
+    words = np.array(["good", "bad", "fine", "awful", "great", "meh"])
+    texts = [" ".join(rng.choice(words, 5)) for _ in range(300)]
+    label = ["pos" if ("good" in t or "great" in t) else "neg" for t in texts]
+    df = pd.DataFrame({"review": texts, "label": label})
+    predictor = learn(df, "label", time_budget=6, options={**FAST, "encoders": {"review": "RNNEncoder"}})
+    features = predictor.describe("features").set_index("column")
+    assert features.loc["review", "encoder"] == "RNNEncoder"
+    assert predictor.predict(df.head(3))["label"].isin(["pos", "neg"]).all()
+    with pytest.raises(AutoMLError, match="RNNEncoder"):
+        learn(df, "label", time_budget=3, options={"encoders": {"review": "Nope"}})
