@@ -1,0 +1,170 @@
+"""Server benchmarks: start time, single-row latency, batch JOIN throughput and peak memory.
+
+    .venv/bin/python bench/server.py [--rows 100000 1000000] [--out docs/benchmarks.md]
+
+Runs a real `augurdb serve` on free ports with a fresh data directory, trains one model on
+flights_3m (a 20k-row sample) and measures, against that same model:
+- launch -> first `SELECT 1` answered over the MySQL protocol;
+- `SELECT 1` and a one-row `SELECT delay FROM m WHERE ...` over pymysql (p50/p99);
+- `SELECT t.*, m.delay FROM files.flights t JOIN m LIMIT n` delivered to the mariadb C client
+  (--quick --batch, output discarded), to pymysql, and over HTTP as Arrow; each next to the same
+  query without the model, run in the same session, as the reference;
+- the server's peak RSS (VmHWM) after the batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pymysql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.conftest import SHARED_DATA, start_server  # noqa: E402
+
+FLIGHTS = SHARED_DATA / "flights_3m" / "flights_3m.parquet"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def timed_queries(con: pymysql.connections.Connection, sql: str, n: int) -> list[float]:
+    out = []
+    with con.cursor() as cur:
+        for _ in range(n):
+            start = time.perf_counter()
+            cur.execute(sql)
+            cur.fetchall()
+            out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def mariadb_rows_per_s(port: int, sql: str) -> tuple[float, int]:
+    start = time.perf_counter()
+    out = subprocess.run(["mariadb", "-h", "127.0.0.1", "-P", str(port), "-u", "augur", "--quick", "--batch",
+                          "--skip-column-names", "-e", sql], capture_output=True, check=True)
+    elapsed = time.perf_counter() - start
+    rows = out.stdout.count(b"\n")
+    return rows / elapsed, rows
+
+
+def pymysql_rows_per_s(port: int, sql: str) -> tuple[float, int]:
+    con = pymysql.connect(host="127.0.0.1", port=port, user="augur", cursorclass=pymysql.cursors.SSCursor)
+    start = time.perf_counter()
+    with con.cursor() as cur:
+        cur.execute(sql)
+        rows = sum(1 for _ in cur)
+    elapsed = time.perf_counter() - start
+    con.close()
+    return rows / elapsed, rows
+
+
+def arrow_rows_per_s(http: str, sql: str) -> tuple[float, int]:
+    import io
+
+    import pyarrow as pa
+
+    start = time.perf_counter()
+    response = httpx.post(f"{http}/api/sql/query", json={"query": sql, "response_format": "arrow"}, timeout=600)
+    response.raise_for_status()
+    rows = pa.ipc.open_stream(io.BytesIO(response.content)).read_all().num_rows
+    return rows / (time.perf_counter() - start), rows
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--single-row-runs", type=int, default=500)
+    parser.add_argument("--out", type=Path, help="write the results section into this markdown file")
+    args = parser.parse_args()
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        launched = time.perf_counter()
+        server = start_server(Path(tmp) / "data")
+        con = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur", database="mindsdb",
+                              autocommit=True)
+        with con.cursor() as cur:
+            cur.execute("SELECT 1")
+        start_s = time.perf_counter() - launched
+        try:
+            with FLIGHTS.open("rb") as f:
+                httpx.put(f"{server.http}/api/files/flights", files={"file": ("flights.parquet", f)},
+                          timeout=600).raise_for_status()
+            with con.cursor() as cur:
+                cur.execute("CREATE MODEL flights_delay FROM files (SELECT * FROM flights USING SAMPLE 20000 ROWS) "
+                            "PREDICT delay USING time_budget = 20, join_learn_process = true")
+                cur.execute("SELECT status, error FROM models WHERE name = 'flights_delay'")
+                status = cur.fetchone()
+                assert status[0] == "complete", status
+                cur.execute("SELECT * FROM files.flights LIMIT 1")
+                sample = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+            where = " AND ".join(f"{k} = '{v}'" for k, v in sample.items() if k != "delay")
+            one_row = f"SELECT delay, delay_confidence FROM flights_delay WHERE {where}"
+            select1 = timed_queries(con, "SELECT 1", args.single_row_runs)
+            timed_queries(con, one_row, 20)  # warm the model cache
+            single = timed_queries(con, one_row, args.single_row_runs)
+            lines += [f"- start: launch to first `SELECT 1` answered: **{start_s:.2f} s**",
+                      f"- `SELECT 1` over pymysql: p50 {percentile(select1, .5):.2f} ms, "
+                      f"p99 {percentile(select1, .99):.2f} ms",
+                      f"- one-row prediction `{one_row[:60]}...` over pymysql: "
+                      f"**p50 {percentile(single, .5):.2f} ms, p99 {percentile(single, .99):.2f} ms** "
+                      f"({statistics.mean(single):.2f} ms mean, {args.single_row_runs} runs)",
+                      "", "| rows | client | with model (rows/s) | same rows, no model (rows/s) | ratio |",
+                      "|---|---|---|---|---|"]
+            for n in args.rows:
+                joined = (f"SELECT t.*, m.delay AS predicted FROM files.flights AS t "
+                          f"JOIN mindsdb.flights_delay AS m LIMIT {n}")
+                plain = f"SELECT t.* FROM files.flights AS t LIMIT {n}"
+                for client, run in (("HTTP Arrow", lambda q: arrow_rows_per_s(server.http, q)),
+                                    ("MySQL, mariadb CLI", lambda q: mariadb_rows_per_s(server.mysql_port, q)),
+                                    ("MySQL, pymysql", lambda q: pymysql_rows_per_s(server.mysql_port, q))):
+                    if client == "MySQL, pymysql" and n > 100_000:
+                        continue  # pure-Python parsing dominates; the C client above measures the server
+                    with_model, rows = run(joined)
+                    assert rows == n, (client, rows)
+                    without, _ = run(plain)
+                    lines.append(f"| {n:,} | {client} | {with_model:,.0f} | {without:,.0f} | "
+                                 f"{with_model / without:.2f} |")
+                    print(lines[-1], flush=True)
+            lines += ["", f"- server peak RSS (VmHWM) after the batches: **{peak_rss_mb(server.process.pid):,.0f} MB**"]
+        finally:
+            con.close()
+            server.stop()
+    report = "\n".join(lines)
+    print(report)
+    if args.out:
+        write_section(args.out, report)
+
+
+def write_section(path: Path, report: str) -> None:
+    heading = "## Server"
+    command = "Command: `.venv/bin/python bench/server.py --out docs/benchmarks.md` (2-core machine, shared)."
+    section = f"{heading}\n\n{command}\n\n{report}\n"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
