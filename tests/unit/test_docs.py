@@ -1,0 +1,39 @@
+"""The docs name every statement, SHOW form, setting and flag the code accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from augurdb.config import Settings
+from augurdb.sql.compat import SHOW_ANSWERS
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_every_show_form_is_documented() -> None:
+    text = (DOCS / "sql.md").read_text().upper()
+    aliases = {"CHARACTER SET": "CHARSET", "INDEX": "SHOW INDEX"}
+    for kind in SHOW_ANSWERS:
+        assert aliases.get(kind, kind) in text, f"SHOW {kind} is not in docs/sql.md"
+
+
+def test_every_statement_is_documented() -> None:
+    from augurdb.executor.dispatch import run_statement
+
+    text = (DOCS / "sql.md").read_text()
+    headings = {"CreateModel": "CREATE MODEL", "Retrain": "RETRAIN", "DropModel": "DROP MODEL",
+                "SetActive": "SET active", "CreateDatabase": "CREATE PROJECT", "DropDatabase": "DROP PROJECT",
+                "DescribeModel": "DESCRIBE", "Describe": "DESCRIBE", "Use": "USE", "Drop": "DROP TABLE",
+                "Set": "SET", "Show": "SHOW", "Transaction": "START TRANSACTION", "Commit": "COMMIT",
+                "Rollback": "ROLLBACK", "Query": "Predictions"}
+    for statement_type in run_statement.registry:
+        if statement_type is object:
+            continue
+        name = headings[statement_type.__name__]
+        assert f"### {name}" in text or name in text, f"{statement_type.__name__} is not documented"
+
+
+def test_every_setting_is_documented() -> None:
+    text = (DOCS / "cli.md").read_text()
+    for name in Settings.__dataclass_fields__:
+        assert f"AUGURDB_{name.upper()}" in text, f"setting {name} is not in docs/cli.md"
