@@ -35,10 +35,11 @@ class LearnOptions:
 @dataclass(frozen=True)
 class PredictOptions:
     """Options for prediction: confidence_level (interval coverage, default: the model's) and
-    explain (default true; false skips the per-row explanation for faster batches)."""
+    explain (true: per-row explanations; false: skip them; default: only for batches up to
+    5,000 rows)."""
 
     confidence_level: float | None = None
-    explain: bool = True
+    explain: bool | None = None
 
 
 def _check_unknown(options: dict, allowed: set[str], what: str) -> None:

@@ -48,6 +48,38 @@ def parse_quantity(series: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
+def _quantity_value(value: object) -> float:
+    """One value through the same rules as :func:`parse_quantity` (for small batches)."""
+    if value is None or isinstance(value, bool):
+        return float("nan")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    text = _AFFIXES.sub("", str(value).strip().replace(" ", ""))
+    if _THOUSANDS_COMMA.fullmatch(text):
+        text = text.replace(",", "")
+    elif _EUROPEAN.fullmatch(text) and "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    elif _DECIMAL_COMMA.fullmatch(text):
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def parse_quantity_small(values: list) -> np.ndarray:
+    """:func:`parse_quantity` for a handful of values, without pandas' per-call overhead."""
+    return np.array([_quantity_value(v) for v in values], dtype="float64")
+
+
+def text_value(value: object) -> str | None:
+    """One value as stripped text, None when missing or empty (as :func:`as_text`)."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
 def looks_like_dates(text: pd.Series) -> pd.Series:
     """Whether each (non-missing) string has the shape of a date, before trying to parse it."""
     return text.str.match(_DATE_SHAPE).fillna(False).astype(bool)

@@ -15,6 +15,10 @@ from .features import assemble
 from .selection import blend
 from .vectorizer import vectorize
 
+# Without an explicit explain option, batches up to this size get per-row explanations; larger
+# batches (bulk JOINs) skip them, since attributions cost several times the prediction itself.
+AUTO_EXPLAIN_ROWS = 5000
+
 
 def extract_rows(bus: PredictBus) -> None:
     """DataExtractor: check that every input column the model needs is present."""
@@ -41,7 +45,8 @@ def predict_rows(bus: PredictBus) -> None:
     bus.x = assemble([model.encoders[name].transform(bus.values[name]) for name in model.input_columns])
     bus.output = blend({name: model.mixers[name].predict(bus.x) for name in model.weights}, model.weights)
     bus.decided = model.decision.decide(bus.output) if model.task.is_classification else bus.output
-    if bus.options.explain:
+    explain = bus.options.explain if bus.options.explain is not None else len(bus.raw) <= AUTO_EXPLAIN_ROWS
+    if explain:
         classes = bus.decided if model.task.is_classification else None
         bus.contributions = ensemble_contributions(model.mixers, model.weights, bus.x, model.layout, classes)
 

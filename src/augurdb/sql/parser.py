@@ -277,7 +277,7 @@ def parse(sql: str) -> list[exp.Expression]:
     dialect = AugurDialect()
     try:
         tokens = _version_numbers_as_names(dialect.tokenize(sql))
-        parser = AugurParser(error_level=ErrorLevel.RAISE, dialect=dialect)
+        parser = AugurParser(error_level=ErrorLevel.IMMEDIATE, dialect=dialect)
         statements = [s for s in parser.parse(tokens, sql) if s is not None]
     except SqlglotParseError as error:
         raise ParseError(_syntax_message(sql, error)) from None
@@ -295,8 +295,10 @@ def _syntax_message(sql: str, error: SqlglotParseError) -> str:
     line, col = detail.get("line", 1), detail.get("col", 1)
     description = detail.get("description") or str(error)
     description = description.split(". Line ")[0]
-    offset = _offset_of(sql, line, col)
-    near = _snippet(sql[max(offset - 1, 0):])
+    highlight = detail.get("highlight") or ""
+    # col points at the last character of the offending token
+    offset = _offset_of(sql, line, col) - len(highlight) + 1
+    near = _snippet(sql[max(offset, 0):])
     return (f"You have an error in your SQL syntax; {description} near '{near}' "
             f"at line {line}, column {col}")
 
