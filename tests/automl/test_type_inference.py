@@ -70,3 +70,12 @@ def test_real_tables_typed_fast():
     assert rentals["sqft"] in ("float", "integer")  # two values use a decimal comma ("640,56")
     titanic = _types(dataset("titanic/train.csv"))
     assert titanic["PassengerId"] == "identifier" and titanic["Name"] == "short_text"
+
+
+def test_small_batches_parse_like_large_ones():
+    from augurdb.automl.parsing import parse_quantity_small
+
+    values = ["$1,200", "640,56", "1.200,5", "15%", "12 kg", "-3.5", None, "n/a", 7, 2.5]
+    small = parse_quantity_small(values)
+    large = parse_quantity(pd.Series(values, dtype=object)).to_numpy()
+    assert np.allclose(small, large, equal_nan=True)
