@@ -84,6 +84,8 @@ def _baseline_frame(frame: pd.DataFrame, text_columns: list[str], hashers: dict)
             words = hashers[column].transform(out[column].fillna("").astype(str)).toarray()
             hashed = pd.DataFrame(words, columns=[f"{column}_h{i}" for i in range(words.shape[1])], index=out.index)
             out = pd.concat([out.drop(columns=[column]), hashed], axis=1)
+        elif pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].astype("int64") // 10**9  # seconds: the baselines take numbers
         elif not pd.api.types.is_numeric_dtype(out[column]):
             out[column] = out[column].astype("category")
     return out

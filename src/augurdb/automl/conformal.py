@@ -15,6 +15,7 @@ import numpy as np
 from .encoders.base import Matrix
 
 _MIN_FOR_DIFFICULTY = 200  # fewer calibration rows than this: constant-width intervals
+_MAX_FOR_DIFFICULTY = 5000  # the difficulty model learns from at most this many rows (time)
 _TOLERANCE_SHARE = 0.1  # regression confidence: chance of an error under 10% of the target's sd
 
 
@@ -47,9 +48,11 @@ class RegressionConformal:
         floor = float(np.quantile(errors, 0.05)) + 1e-9
         difficulty = np.empty(len(y))
         for part in (half, ~half):  # cross-fitted, so no row's score uses its own error
-            model = _fit_difficulty(x[~part], errors[~part], seed)
+            source = np.flatnonzero(~part)[:_MAX_FOR_DIFFICULTY]
+            model = _fit_difficulty(x[source], errors[source], seed)
             difficulty[part] = np.maximum(model.predict(x[part]), floor)
-        final = _fit_difficulty(x, errors, seed)
+        sample = rng.permutation(len(y))[:_MAX_FOR_DIFFICULTY]
+        final = _fit_difficulty(x[sample], errors[sample], seed)
         return cls(np.sort(errors / difficulty), tolerance, final.model_to_string(), floor)
 
     def _difficulty(self, x: Matrix) -> np.ndarray:

@@ -19,7 +19,7 @@ _MIN_SECONDS = 0.5  # a mixer offered less than this is skipped rather than star
 _TINY_ROWS = 50  # below this, only the simple mixers are tried
 _SIMPLE = ("Linear", "LightGBM")
 # Kept free for Analysis (calibration, importance): a share of the budget, at least this long.
-_ANALYSIS_SHARE, _ANALYSIS_MIN = 0.08, 0.5
+_ANALYSIS_SHARE, _ANALYSIS_MIN = 0.12, 0.5
 
 
 def _mixer_names(bus: LearnBus) -> list[str]:
