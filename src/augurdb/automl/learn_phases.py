@@ -202,7 +202,7 @@ def analyse(bus: LearnBus) -> None:
         output = blend({n: m.predict(x) for n, m in kept.items()}, bus.weights)
         return bus.task.score(y_rows, bus.decision.decide(output) if bus.decision else output)
 
-    bus.importances = permutation_importance(score, bus.x[rows], y, bus.layout, bus.seed)
+    bus.importances = permutation_importance(score, bus.x[rows], y, bus.layout, bus.seed, bus.deadline)
     bus.model = _build_model(bus, kept)
 
 
