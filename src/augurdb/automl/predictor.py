@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 from collections.abc import Callable
@@ -101,7 +102,7 @@ def learn(
     seconds (default: grows with the table). Raises AutoMLError for problems the user can fix."""
     parsed = parse_learn_options(options)
     if not parsed.threads:
-        parsed = type(parsed)(**{**parsed.__dict__, "threads": available_threads()})
+        parsed = dataclasses.replace(parsed, threads=available_threads())
     if not isinstance(df, pd.DataFrame):
         raise AutoMLError("training data must be a pandas DataFrame")
     budget = resolve_budget(time_budget, len(df), len(df.columns))
