@@ -88,8 +88,9 @@ def _simple_projection(query: exp.Expression, relations: dict[str, pa.Table]) ->
         column = projection.this if isinstance(projection, exp.Alias) else projection
         if not isinstance(column, exp.Column) or column.name.lower() not in by_lower:
             return None
-        names.append(projection.alias_or_name)
-        columns.append(table.column(by_lower[column.name.lower()]))
+        source_name = by_lower[column.name.lower()]
+        names.append(projection.alias if isinstance(projection, exp.Alias) else source_name)  # as DuckDB names it
+        columns.append(table.column(source_name))
     return pa.table(columns, names=names)
 
 
