@@ -160,3 +160,14 @@ def test_wrong_source_query_fails_at_create_and_writes_nothing(server: RunningSe
         assert "already exists" in error.value.args[1]
         cur.execute("CREATE MODEL IF NOT EXISTS rentals FROM files (SELECT * FROM rentals_train) PREDICT rental_price")
     assert not query(server, "SELECT * FROM models WHERE name = 'broken'")
+
+
+def test_predict_time_using_options(server: RunningServer, rentals: pd.DataFrame) -> None:
+    narrow = query(server, "SELECT m.rental_price_min AS lo, m.rental_price_max AS hi FROM files.rentals_test AS t "
+                           "JOIN mindsdb.rentals AS m LIMIT 20 USING confidence_level = 0.5")
+    wide = query(server, "SELECT m.rental_price_min AS lo, m.rental_price_max AS hi FROM files.rentals_test AS t "
+                         "JOIN mindsdb.rentals AS m LIMIT 20 USING confidence_level = 0.99")
+    assert all(w["hi"] - w["lo"] >= n["hi"] - n["lo"] for n, w in zip(narrow, wide, strict=True))
+    assert any(w["hi"] - w["lo"] > n["hi"] - n["lo"] for n, w in zip(narrow, wide, strict=True))
+    with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError, match="bogus"):
+        cur.execute("SELECT m.rental_price FROM files.rentals_test AS t JOIN mindsdb.rentals AS m USING bogus = 1")

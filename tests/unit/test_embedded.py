@@ -22,3 +22,21 @@ def test_connect_load_query_and_fetch_shapes(tmp_path: Path) -> None:
         assert con.execute("SELECT * FROM files.people").fetch_arrow().num_rows == 2
         with pytest.raises(UnknownTable):
             con.execute("SELECT * FROM files.nobody")
+
+
+def test_load_and_sql_commands(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    csv = tmp_path / "scores.tsv"
+    csv.write_text("who\tscore\nann\t3\nbob\t5\n")
+    data = str(tmp_path / "data")
+    load = subprocess.run([sys.executable, "-m", "augurdb.cli", "load", str(csv), "--name", "scores",
+                           "--data-dir", data], capture_output=True, text=True, timeout=60)
+    assert load.returncode == 0 and "2 rows" in load.stdout, load.stderr
+    out = subprocess.run([sys.executable, "-m", "augurdb.cli", "sql", "SELECT sum(score) AS s FROM files.scores",
+                          "--data-dir", data], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["s", "8"]
+    bad = subprocess.run([sys.executable, "-m", "augurdb.cli", "sql", "SELECT * FROM files.none",
+                          "--data-dir", data], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "ERROR 1146" in bad.stderr

@@ -43,8 +43,8 @@ class _Planning:
 def plan_query(session: Session, query: exp.Expression) -> Plan:
     """The steps that answer a SELECT (or UNION, ...) and the final local query."""
     query = query.copy()
-    query.set("predict_using", None)
     planning = _Planning(session, query)
+    query.set("predict_using", None)
     for select in reversed(list(query.find_all(exp.Select))):
         _plan_model_select(planning, select)
     _bind_plain_tables(planning, query)

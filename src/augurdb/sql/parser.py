@@ -56,10 +56,39 @@ class AugurParser(MySQL.Parser):
             if self._next and self._next.text.upper() in ("MODEL", "PREDICTOR"):
                 self._advance(2)
                 return self._parse_describe_model()
+        cut = self._predict_using_index()
+        if cut is None:
+            return super()._parse_statement()
+        # Parse the query without its trailing USING, so JOIN m USING k = v is not read as JOIN ... USING (cols).
+        tokens = self._tokens
+        self._tokens, self._tokens_size = tokens[:cut], cut
         statement = super()._parse_statement()
-        if isinstance(statement, exp.Query) and self._match(TokenType.USING):
+        if self._index < cut:
+            self.raise_error("Invalid expression / Unexpected token")
+        self._tokens, self._tokens_size = tokens, len(tokens)
+        self._index = cut
+        self._advance(0)
+        self._match(TokenType.USING)
+        if statement is not None:
             statement.set("predict_using", self._parse_using_pairs())
         return statement
+
+    def _predict_using_index(self) -> int | None:
+        """Where `USING key = value` begins after a SELECT (predict-time options), if it does."""
+        tokens = self._tokens[self._index:]
+        if not tokens or tokens[0].token_type not in (TokenType.SELECT, TokenType.WITH, TokenType.L_PAREN):
+            return None
+        depth = 0
+        for offset, token in enumerate(tokens):
+            if token.token_type == TokenType.L_PAREN:
+                depth += 1
+            elif token.token_type == TokenType.R_PAREN:
+                depth -= 1
+            elif (depth == 0 and token.token_type == TokenType.USING and offset + 2 < len(tokens)
+                  and tokens[offset + 1].token_type != TokenType.L_PAREN
+                  and tokens[offset + 2].token_type in (TokenType.EQ, TokenType.DOT)):
+                return self._index + offset
+        return None
 
     def _parse_create(self) -> exp.Expression:
         start = self._index
