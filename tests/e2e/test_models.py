@@ -171,3 +171,15 @@ def test_predict_time_using_options(server: RunningServer, rentals: pd.DataFrame
     assert any(w["hi"] - w["lo"] > n["hi"] - n["lo"] for n, w in zip(narrow, wide, strict=True))
     with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError, match="bogus"):
         cur.execute("SELECT m.rental_price FROM files.rentals_test AS t JOIN mindsdb.rentals AS m USING bogus = 1")
+
+
+def test_where_false_answers_the_model_columns(server: RunningServer, rentals: pd.DataFrame) -> None:
+    with mysql(server) as con, con.cursor() as cur:
+        cur.execute("SELECT * FROM mindsdb.rentals WHERE 1 = 0")
+        assert cur.fetchall() == ()
+        names = [d[0] for d in cur.description]
+    assert names[:3] == ["rental_price", "rental_price_confidence", "rental_price_explain"]
+    assert "sqft" in names
+    options = query(server, "SELECT training_options->>'$.using.time_budget' AS budget FROM models "
+                            "WHERE name = 'rentals'")
+    assert options == [{"budget": "8"}]

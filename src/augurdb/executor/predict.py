@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from augurdb.errors import UnknownColumn
+from augurdb.executor.system_tables import model_columns
 from augurdb.planner.steps import PredictStep
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ BATCH_ROWS = 200_000
 def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> pa.Table:
     """One output row per input row: the model's outputs, then the input columns."""
     model = session.instance.models.get(step.model)
+    if step.empty:  # WHERE 1 = 0: a client asking for the columns
+        return pa.schema([pa.field(name, dtype) for name, dtype in model_columns(step.model)]).empty_table()
     rows = _inputs(step, data)
     by_lower = {name.lower(): name for name in rows.column_names}
     missing = [c for c in model.input_columns if c.lower() not in by_lower]
@@ -28,8 +31,6 @@ def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> p
             "that the query does not provide")
     features = pa.table({c: rows.column(by_lower[c.lower()]) for c in model.input_columns})
     options = dict(step.options)
-    if step.empty or features.num_rows == 0:
-        features = features.slice(0, 0)
     parts = [model.predict(features.slice(start, BATCH_ROWS), options)
              for start in range(0, max(features.num_rows, 1), BATCH_ROWS)]
     outputs = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
