@@ -191,7 +191,8 @@ def table(results: list[dict], names: list[str], systems: list[str]) -> str:
         for system in systems:
             r = by_key.get((name, system), {})
             if "metric" in r:
-                cells.append(f"{r['metric']:.4f} ({r['fit_s']:.0f} s fit, {r['predict_s']:.2f} s predict, "
+                digits = 6 if r["metric"] > 0.999 else 4  # near-perfect R² needs more places to compare
+                cells.append(f"{r['metric']:.{digits}f} ({r['fit_s']:.0f} s fit, {r['predict_s']:.2f} s predict, "
                              f"{r['peak_mb']:.0f} MB)")
             else:
                 cells.append("error: " + r.get("error", "not run").splitlines()[-1][:80] if r else "not run")
