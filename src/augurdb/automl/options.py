@@ -35,7 +35,7 @@ class LearnOptions:
 @dataclass(frozen=True)
 class PredictOptions:
     """Options for prediction: confidence_level (interval coverage, default: the model's) and
-    explain (true: per-row explanations; false: skip them; default: only for batches up to
+    explain (true: per-row explanations; false: no explain column values (NULL); default: only for batches up to
     5,000 rows)."""
 
     confidence_level: float | None = None

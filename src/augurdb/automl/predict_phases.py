@@ -66,24 +66,31 @@ def devectorize(bus: PredictBus) -> None:
     model, target = bus.model, bus.model.target
     level = bus.options.confidence_level or model.confidence_level
     columns: dict[str, object] = {target: _original_values(bus)}
-    extras: list[dict] = [{} for _ in range(len(bus.raw))]
     if model.task.is_classification:
         columns[f"{target}_confidence"] = model.conformal.confidence(bus.output, bus.decided)
-        names = [f"probability_class_{label}" for label in model.classes]
-        for row, probabilities in enumerate(np.round(bus.output, 6).tolist()):
-            extras[row] = dict(zip(names, probabilities, strict=True))
     else:
         low, high, confidence = model.conformal.intervals(bus.x, bus.output, level)
         columns[f"{target}_confidence"] = confidence
         columns[f"{target}_min"], columns[f"{target}_max"] = low, high
-    if bus.contributions is not None:
-        columns[f"{target}_explain"] = explanation_json(model.layout.columns, bus.contributions, extras)
+    if bus.options.explain is False:
+        # Asked not to explain (the caller does not read the column): a JSON text per row is the
+        # costliest part of a large batch.
+        columns[f"{target}_explain"] = np.full(len(bus.raw), None, dtype=object)
     else:
-        columns[f"{target}_explain"] = [json.dumps(e) for e in extras]
+        extras = _class_probabilities(bus) if model.task.is_classification else [{} for _ in range(len(bus.raw))]
+        if bus.contributions is not None:
+            columns[f"{target}_explain"] = explanation_json(model.layout.columns, bus.contributions, extras)
+        else:
+            columns[f"{target}_explain"] = [json.dumps(e) for e in extras]
     order = [target, f"{target}_confidence", f"{target}_explain"]
     if not model.task.is_classification:
         order += [f"{target}_min", f"{target}_max"]
     bus.result = pd.DataFrame({name: columns[name] for name in order}, index=bus.raw.index)
+
+
+def _class_probabilities(bus: PredictBus) -> list[dict]:
+    names = [f"probability_class_{label}" for label in bus.model.classes]
+    return [dict(zip(names, row, strict=True)) for row in np.round(bus.output, 6).tolist()]
 
 
 PREDICT_PHASES = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .base import ColumnEncoder, TargetView
 
@@ -50,14 +51,7 @@ class CategoricalEncoder(ColumnEncoder):
         return self._assemble(values, stats_block)
 
     def _numbers(self, values: np.ndarray) -> np.ndarray:
-        out = np.full(len(values), np.nan)
-        for i, value in enumerate(values):
-            if value is not None:
-                try:
-                    out[i] = float(value)
-                except ValueError:
-                    pass
-        return out
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype="float64")
 
     def _target_matrix(self, target: TargetView) -> np.ndarray:
         if target.n_classes:
@@ -94,11 +88,11 @@ class CategoricalEncoder(ColumnEncoder):
         return out_of_fold
 
     def _assemble(self, values: np.ndarray, stats_block: np.ndarray | None) -> np.ndarray:
+        keys, missing = _string_keys(values)
         onehot = np.zeros((len(values), len(self.levels)), dtype="float32")
-        for row, value in enumerate(values):
-            column = self.levels.get(str(value)) if value is not None else None
-            if column is not None:
-                onehot[row, column] = 1.0
+        columns = _positions(list(self.levels), keys)
+        hit = (columns >= 0) & ~missing
+        onehot[np.flatnonzero(hit), columns[hit]] = 1.0
         parts = [onehot]
         if stats_block is not None:
             parts.append(stats_block.astype("float32"))
@@ -107,13 +101,28 @@ class CategoricalEncoder(ColumnEncoder):
             scaled = (np.where(np.isfinite(numbers), numbers, self.numeric_mean) - self.numeric_mean)
             parts.append((scaled / self.numeric_std).reshape(-1, 1).astype("float32"))
         if self.high_cardinality:
-            freq = np.array([self.frequency.get(str(v), 0) for v in values], dtype="float64")
+            labels = list(self.frequency)
+            counts = np.array([self.frequency[label] for label in labels] + [0], dtype="float64")
+            freq = counts[_positions(labels, np.where(missing, "None", keys))]
             parts.append((np.log1p(freq) / np.log1p(self.n_rows)).reshape(-1, 1).astype("float32"))
         return np.hstack(parts)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         stats_block = None
         if self.high_cardinality:
-            keys = ["" if v is None else str(v) for v in values]
-            stats_block = np.array([self.target_means.get(k, self.prior) for k in keys]).reshape(len(keys), -1)
+            keys, missing = _string_keys(values)
+            labels = list(self.target_means)
+            table = np.vstack([self.target_means[label] for label in labels] + [np.asarray(self.prior)])
+            stats_block = table[_positions(labels, np.where(missing, "", keys))]
         return self._assemble(values, stats_block)
+
+
+def _string_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value as the string it was learned under (vectorised str()), and where values are missing."""
+    missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
+    return np.asarray(values, dtype=object).astype(str), missing
+
+
+def _positions(labels: list[str], keys: np.ndarray) -> np.ndarray:
+    """Index of each key in labels; unknown keys get -1, which indexes a trailing default row."""
+    return pd.Index(labels, dtype=object).get_indexer(keys)
