@@ -187,3 +187,12 @@ def test_user_chosen_rnn_encoder_for_text():
     assert predictor.predict(df.head(3))["label"].isin(["pos", "neg"]).all()
     with pytest.raises(AutoMLError, match="RNNEncoder"):
         learn(df, "label", time_budget=3, options={"encoders": {"review": "Nope"}})
+
+
+def test_predict_without_confidence_skips_the_conformal_step(regression_predictor):
+    predictor, df, _ = regression_predictor
+    rows = df.iloc[:30].drop(columns=["y"])
+    full = predictor.predict(rows)
+    lean = predictor.predict(rows, options={"confidence": False, "explain": False})
+    assert (lean["y"] == full["y"]).all()
+    assert lean[["y_confidence", "y_min", "y_max"]].isna().all().all()

@@ -36,10 +36,12 @@ class LearnOptions:
 class PredictOptions:
     """Options for prediction: confidence_level (interval coverage, default: the model's) and
     explain (true: per-row explanations; false: no explain column values (NULL); default: only for batches up to
-    5,000 rows)."""
+    5,000 rows) and confidence (false: no confidence or interval values (NULL), which saves the
+    conformal step on large batches that do not read them)."""
 
     confidence_level: float | None = None
     explain: bool | None = None
+    confidence: bool = True
 
 
 def _check_unknown(options: dict, allowed: set[str], what: str) -> None:
@@ -121,6 +123,8 @@ def parse_predict_options(options: dict | None) -> PredictOptions:
         values["confidence_level"] = _level(options["confidence_level"])
     if "explain" in options:
         values["explain"] = _flag("explain", options["explain"])
+    if "confidence" in options:
+        values["confidence"] = _flag("confidence", options["confidence"])
     return PredictOptions(**values)
 
 

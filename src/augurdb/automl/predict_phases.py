@@ -66,7 +66,10 @@ def devectorize(bus: PredictBus) -> None:
     model, target = bus.model, bus.model.target
     level = bus.options.confidence_level or model.confidence_level
     columns: dict[str, object] = {target: _original_values(bus)}
-    if model.task.is_classification:
+    if not bus.options.confidence:
+        nothing = np.full(len(bus.raw), np.nan)
+        columns[f"{target}_confidence"] = columns[f"{target}_min"] = columns[f"{target}_max"] = nothing
+    elif model.task.is_classification:
         columns[f"{target}_confidence"] = model.conformal.confidence(bus.output, bus.decided)
     else:
         low, high, confidence = model.conformal.intervals(bus.x, bus.output, level)

@@ -87,11 +87,12 @@ class CategoricalEncoder(ColumnEncoder):
         self.feature_names += [f"{self.column}:target_mean_{i}" for i in range(width)]
         return out_of_fold
 
-    def _assemble(self, values: np.ndarray, stats_block: np.ndarray | None) -> np.ndarray:
-        keys, missing = _string_keys(values)
+    def _assemble(self, values: np.ndarray, stats_block: np.ndarray | None,
+                  keys: _Keys | None = None) -> np.ndarray:
+        keys = keys or _Keys(values)
         onehot = np.zeros((len(values), len(self.levels)), dtype="float32")
-        columns = _positions(list(self.levels), keys)
-        hit = (columns >= 0) & ~missing
+        columns = keys.lookup(self.levels, default=-1, missing=-1)
+        hit = columns >= 0
         onehot[np.flatnonzero(hit), columns[hit]] = 1.0
         parts = [onehot]
         if stats_block is not None:
@@ -101,28 +102,30 @@ class CategoricalEncoder(ColumnEncoder):
             scaled = (np.where(np.isfinite(numbers), numbers, self.numeric_mean) - self.numeric_mean)
             parts.append((scaled / self.numeric_std).reshape(-1, 1).astype("float32"))
         if self.high_cardinality:
-            labels = list(self.frequency)
-            counts = np.array([self.frequency[label] for label in labels] + [0], dtype="float64")
-            freq = counts[_positions(labels, np.where(missing, "None", keys))]
+            freq = keys.lookup(self.frequency, default=0, missing=self.frequency.get("None", 0)).astype("float64")
             parts.append((np.log1p(freq) / np.log1p(self.n_rows)).reshape(-1, 1).astype("float32"))
         return np.hstack(parts)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
+        keys = _Keys(values)
         stats_block = None
         if self.high_cardinality:
-            keys, missing = _string_keys(values)
             labels = list(self.target_means)
+            rows = keys.lookup({label: i for i, label in enumerate(labels)}, default=len(labels),
+                               missing=labels.index("") if "" in self.target_means else len(labels))
             table = np.vstack([self.target_means[label] for label in labels] + [np.asarray(self.prior)])
-            stats_block = table[_positions(labels, np.where(missing, "", keys))]
-        return self._assemble(values, stats_block)
+            stats_block = table[rows]
+        return self._assemble(values, stats_block, keys)
 
 
-def _string_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each value as the string it was learned under (vectorised str()), and where values are missing."""
-    missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
-    return np.asarray(values, dtype=object).astype(str), missing
+class _Keys:
+    """A column's values hashed once: lookups then cost one str() per distinct value, not per row."""
 
+    def __init__(self, values: np.ndarray):
+        self.codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        self.strings = [str(u) for u in uniques]
 
-def _positions(labels: list[str], keys: np.ndarray) -> np.ndarray:
-    """Index of each key in labels; unknown keys get -1, which indexes a trailing default row."""
-    return pd.Index(labels, dtype=object).get_indexer(keys)
+    def lookup(self, table: dict[str, int], default: int, missing: int) -> np.ndarray:
+        """table[str(value)] per row, `default` for unseen values and `missing` for missing ones."""
+        mapped = np.array([table.get(s, default) for s in self.strings] + [missing])
+        return mapped[self.codes]

@@ -72,7 +72,11 @@ class AutoMLModel:
         options = dict(options)
         columns = options.pop("__columns__", None)
         # The per-row explanation is the costly part of a batch: skip it when the query does not read it.
-        options.setdefault("explain", columns is None or f"{self.predictor.target}_explain" in columns)
+        target = self.predictor.target
+        options.setdefault("explain", columns is None or f"{target}_explain" in columns)
+        # Confidence and intervals cost a second model pass: only when the query reads them.
+        options.setdefault("confidence", columns is None or bool(
+            {f"{target}_confidence", f"{target}_min", f"{target}_max"} & set(columns)))
         try:
             frame = self.predictor.predict(data.to_pandas(), options)
         except AutoMLError as error:
