@@ -6,6 +6,7 @@ so that a column typed "quantity" or "date" is read the same way at learn and pr
 
 from __future__ import annotations
 
+import datetime
 import re
 import warnings
 
@@ -89,13 +90,42 @@ def parse_datetime(series: pd.Series) -> pd.Series:
     """Timestamps (timezone-naive, UTC where a zone was given) from typed or textual dates; NaT otherwise."""
     if pd.api.types.is_datetime64_any_dtype(series):
         parsed = series
+    elif len(series) <= _SMALL_BATCH and (small := _parse_few_iso(series)) is not None:
+        return small
     else:
+        text = as_text(series)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(as_text(series), errors="coerce", format="mixed", utc=True)
+            try:  # ISO 8601, the common case, has a fast parser; anything else goes the slow way
+                parsed = pd.to_datetime(text, errors="raise", format="ISO8601", utc=True)
+            except (ValueError, TypeError):
+                parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed.astype("datetime64[ns]")
+
+
+_SMALL_BATCH = 64  # below this, pandas' per-call overhead costs more than parsing value by value
+
+
+def _parse_few_iso(series: pd.Series) -> pd.Series | None:
+    """A handful of ISO 8601 strings parsed one by one (one-row predictions); None if any is not ISO."""
+    values = []
+    for value in series.tolist():
+        if value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str)
+                                                                              and not value.strip()):
+            values.append(None)
+            continue
+        if not isinstance(value, str):
+            return None
+        try:
+            parsed = datetime.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+        values.append(parsed)
+    return pd.Series(pd.to_datetime(values), index=series.index).astype("datetime64[ns]")
 
 
 def looks_like_arrays(text: pd.Series) -> pd.Series:
