@@ -91,6 +91,13 @@ class Instance:
         self.duckdb.close()
 
 
+# MySQL functions DuckDB lacks and sqlglot does not translate.
+MYSQL_MACROS = [
+    "CREATE MACRO unix_timestamp(x) AS CAST(epoch(CAST(x AS TIMESTAMP)) AS BIGINT)",
+    "CREATE MACRO from_unixtime(x) AS to_timestamp(x)::TIMESTAMP",
+]
+
+
 def _local_engine(data_dir: Path) -> duckdb.DuckDBPyConnection:
     """DuckDB for local relational work, allowed to read only the instance's own files.
 
@@ -102,4 +109,6 @@ def _local_engine(data_dir: Path) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET lock_configuration = true")
+    for macro in MYSQL_MACROS:
+        con.execute(macro)
     return con

@@ -80,7 +80,12 @@ class Session:
                 raise UnknownColumn(f"Unknown column '{match.group(1)}' in 'field list'") from None
             raise AugurError(message) from None
         except duckdb.CatalogException as error:
-            raise UnknownTable(_first_line(error)) from None
+            message = _first_line(error)
+            function = re.search(r"Function with name (\w+) does not exist", message)
+            if function:
+                raise AugurError(f"FUNCTION {function.group(1)} does not exist", code=1305,
+                                 sqlstate="42000") from None
+            raise UnknownTable(message) from None
         except duckdb.ParserException as error:
             raise ParseError(_first_line(error)) from None
         except duckdb.Error as error:

@@ -54,6 +54,9 @@ def plan_query(session: Session, query: exp.Expression) -> Plan:
 def _bind_plain_tables(planning: _Planning, query: exp.Expression) -> None:
     """Files are scanned in place; system tables are materialised; models elsewhere are an error."""
     for table in list(query.find_all(exp.Table)):
+        if table.name.lower() == "dual" and not table.db and isinstance(table.parent, exp.From):
+            table.parent.pop()  # SELECT 1 FROM DUAL: MySQL's table of one row, DuckDB has none
+            continue
         bound = planning.bind(table)
         if isinstance(bound, FileTable):
             if not table.args.get("alias"):

@@ -311,6 +311,13 @@ def _show_create_table(session: Session, statement: exp.Show) -> pa.Table:
                                                                     ("Create Table", pa.string())])
 
 
+def _show_create_database(session: Session, statement: exp.Show) -> pa.Table:
+    name = st.resolve_database(session, statement.args["target"].name)
+    text = f"CREATE DATABASE `{name}` /*!40100 DEFAULT CHARACTER SET utf8mb4 */"
+    return st.table([{"Database": name, "Create Database": text}], [("Database", pa.string()),
+                                                                   ("Create Database", pa.string())])
+
+
 def _show_variables(session: Session, statement: exp.Show) -> pa.Table:
     rows = [{"Variable_name": k, "Value": "" if v is None else str(v)} for k, v in sorted(session.variables.items())]
     return st.table(rows, [("Variable_name", pa.string()), ("Value", pa.string())])
@@ -340,6 +347,7 @@ SHOW_ANSWERS: dict[str, Callable[[Session, exp.Show], pa.Table]] = {
     "TABLES": _show_tables,
     "COLUMNS": _show_columns,
     "CREATE TABLE": _show_create_table,
+    "CREATE DATABASE": lambda session, statement: _show_create_database(session, statement),
     "VARIABLES": _show_variables,
     "STATUS": lambda session, statement: st.status_table(session),
     "WARNINGS": _show_warnings,
