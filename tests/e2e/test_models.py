@@ -183,3 +183,15 @@ def test_where_false_answers_the_model_columns(server: RunningServer, rentals: p
     options = query(server, "SELECT training_options->>'$.using.time_budget' AS budget FROM models "
                             "WHERE name = 'rentals'")
     assert options == [{"budget": "8"}]
+
+
+def test_join_shapes_subquery_cte_model_first_and_case(server: RunningServer, rentals: pd.DataFrame) -> None:
+    sub = query(server, "SELECT t.sqft, m.rental_price FROM (SELECT * FROM files.rentals_test WHERE number_of_rooms > 1) "
+                        "AS t JOIN mindsdb.rentals AS m LIMIT 3")
+    assert len(sub) == 3
+    cte = query(server, "WITH few AS (SELECT * FROM files.rentals_test LIMIT 10) "
+                        "SELECT count(*) AS n, avg(m.RENTAL_PRICE) AS p FROM few AS t JOIN rentals AS m")
+    assert cte[0]["n"] == 10 and cte[0]["p"] > 0
+    first = query(server, "SELECT m.Rental_Price_Confidence AS c FROM mindsdb.rentals AS m "
+                          "JOIN files.rentals_test AS t LIMIT 2")
+    assert len(first) == 2 and all(0 <= r["c"] <= 1 for r in first)  # read case-insensitively, so computed

@@ -27,6 +27,7 @@ class _Planning:
     def __init__(self, session: Session, query: exp.Expression):
         self.session = session
         self.ctes = cte_names(query)
+        self.cte_bodies = {cte.alias_or_name.lower(): cte.this for cte in query.find_all(exp.CTE)}
         self.steps: list[Step] = []
         self._ids: Iterator[int] = itertools.count()
         self.options: dict[str, Any] = dict(query.args.get("predict_using") or {})
@@ -109,6 +110,10 @@ def _plan_single_row(planning: _Planning, select: exp.Select, source: exp.Table,
 def _plan_batch(planning: _Planning, select: exp.Select, data: exp.Expression,
                 models: dict[str, tuple[exp.Table, ModelTable]]) -> None:
     data_alias = data.alias_or_name
+    if isinstance(data, exp.Table) and not data.db and data.name.lower() in planning.cte_bodies:
+        # The fetch runs on its own, outside the WITH: read the CTE's query in its place.
+        body = planning.cte_bodies[data.name.lower()].copy()
+        data = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(data_alias)))
     if not data_alias:
         raise NotSupported("Give the subquery joined with a model an alias: (SELECT ...) AS t")
     outputs = {alias: {name for name, _ in model_columns(b.record)[:5]} for alias, (_, b) in models.items()}

@@ -71,12 +71,13 @@ class AutoMLModel:
 
         options = dict(options)
         columns = options.pop("__columns__", None)
+        read = None if columns is None else {c.lower() for c in columns}  # SQL names are case-insensitive
+        target = self.predictor.target.lower()
         # The per-row explanation is the costly part of a batch: skip it when the query does not read it.
-        target = self.predictor.target
-        options.setdefault("explain", columns is None or f"{target}_explain" in columns)
+        options.setdefault("explain", read is None or f"{target}_explain" in read)
         # Confidence and intervals cost a second model pass: only when the query reads them.
-        options.setdefault("confidence", columns is None or bool(
-            {f"{target}_confidence", f"{target}_min", f"{target}_max"} & set(columns)))
+        options.setdefault("confidence", read is None or bool(
+            {f"{target}_confidence", f"{target}_min", f"{target}_max"} & read))
         try:
             frame = self.predictor.predict(data.to_pandas(), options)
         except AutoMLError as error:
