@@ -22,6 +22,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed system-deps
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed

@@ -165,7 +165,7 @@ class Catalog:
     # --- models -----------------------------------------------------------------
 
     def models(self, project: str | None = None, name: str | None = None) -> list[ModelRecord]:
-        sql, params = "SELECT * FROM models WHERE 1=1", []
+        sql, params = "SELECT * FROM models WHERE 1=1", list[Any]()
         if project is not None:
             sql, params = sql + " AND project = ?", [*params, project]
         if name is not None:

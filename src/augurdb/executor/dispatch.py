@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @singledispatch
-def run_statement(statement: exp.Expression, session: Session) -> Result:
+def run_statement(statement: exp.Expr, session: Session) -> Result:
     """Run one parsed statement; each statement type registers its own handler."""
     raise NotSupported(f"This statement is not supported: {statement.sql('mysql')[:200]}")
 

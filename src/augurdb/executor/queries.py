@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -26,7 +27,7 @@ def _query(statement: exp.Query, session: Session) -> Result:
     return Result.rows(run_query(session, statement))
 
 
-def run_query(session: Session, statement: exp.Expression) -> pa.Table:
+def run_query(session: Session, statement: exp.Expr) -> pa.Table:
     """Answer a query as an Arrow table."""
     statement = name_columns_as_mysql(rewrite_client_probes(session, statement))
     if _is_constant_select(statement):
@@ -41,8 +42,7 @@ def run_plan(session: Session, plan: Plan) -> pa.Table:
         for step in plan.steps:
             if isinstance(step, FetchStep):
                 cursor = cursor or _cursor(session, relations)
-                fetch_sql = to_duckdb(step.query)
-                result = session.translate_errors(lambda c=cursor, sql=fetch_sql: c.sql(sql).to_arrow_table())
+                result = session.translate_errors(partial(_arrow, cursor, to_duckdb(step.query)))
             elif isinstance(step, MaterializeStep):
                 result = _materialize(session, step)
             elif isinstance(step, PredictStep):
@@ -54,10 +54,14 @@ def run_plan(session: Session, plan: Plan) -> pa.Table:
         if projected is not None:
             return projected
         cursor = cursor or _cursor(session, relations)
-        return session.translate_errors(lambda: cursor.sql(to_duckdb(plan.query)).to_arrow_table())
+        return session.translate_errors(partial(_arrow, cursor, to_duckdb(plan.query)))
     finally:
         if cursor is not None:
             cursor.close()
+
+
+def _arrow(cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    return cursor.sql(sql).to_arrow_table()
 
 
 def _cursor(session: Session, relations: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
@@ -67,7 +71,7 @@ def _cursor(session: Session, relations: dict[str, pa.Table]) -> duckdb.DuckDBPy
     return cursor
 
 
-def _simple_projection(query: exp.Expression, relations: dict[str, pa.Table]) -> pa.Table | None:
+def _simple_projection(query: exp.Expr, relations: dict[str, pa.Table]) -> pa.Table | None:
     """`SELECT a, b AS c FROM one_relation` answered from Arrow directly.
 
     One-row predictions mostly look like this; skipping DuckDB saves a millisecond or two.
@@ -101,6 +105,6 @@ def _materialize(session: Session, step: MaterializeStep) -> pa.Table:
     return INFORMATION_SCHEMA_TABLES[step.table](session)
 
 
-def _is_constant_select(statement: exp.Expression) -> bool:
+def _is_constant_select(statement: exp.Expr) -> bool:
     return isinstance(statement, exp.Select) and not statement.args.get("from_") and not any(
         statement.find_all(exp.Table))

@@ -39,7 +39,7 @@ class ModelTable:
 Bound = FileTable | SystemTable | ModelTable | None
 
 
-def cte_names(query: exp.Expression) -> set[str]:
+def cte_names(query: exp.Expr) -> set[str]:
     return {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
 
 

@@ -28,7 +28,7 @@ class JoinSplit:
     renames: dict[str, dict[str, str]] = field(default_factory=dict)  # model alias -> {data col: input}
 
 
-def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+def conjuncts(condition: exp.Expr | None) -> list[exp.Expr]:
     """The AND-ed parts of a condition."""
     if condition is None:
         return []
@@ -39,7 +39,7 @@ def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
     return [condition]
 
 
-def single_row_inputs(where: exp.Expression | None) -> tuple[dict[str, Any], bool]:
+def single_row_inputs(where: exp.Expr | None) -> tuple[dict[str, Any], bool]:
     """Input values of `SELECT ... FROM model WHERE a = 1 AND b = 'x'`, and whether the WHERE is false (1=0)."""
     values: dict[str, Any] = {}
     for part in conjuncts(where.this if isinstance(where, exp.Where) else where):
@@ -57,7 +57,7 @@ def single_row_inputs(where: exp.Expression | None) -> tuple[dict[str, Any], boo
 
 
 def split_join(select: exp.Select, data_alias: str, model_aliases: dict[str, set[str]],
-               data_source: exp.Expression) -> JoinSplit:
+               data_source: exp.Expr) -> JoinSplit:
     """The fetch query for the data side and the inputs each model gets.
 
     model_aliases maps each model alias to its output column names (a condition on an
@@ -90,7 +90,7 @@ def split_join(select: exp.Select, data_alias: str, model_aliases: dict[str, set
     return split
 
 
-def _renames(on: exp.Expression | None, data_alias: str, model_alias: str) -> dict[str, str]:
+def _renames(on: exp.Expr | None, data_alias: str, model_alias: str) -> dict[str, str]:
     renames: dict[str, str] = {}
     for part in conjuncts(on):
         if isinstance(part, exp.EQ) and isinstance(part.left, exp.Column) and isinstance(part.right, exp.Column):
@@ -103,7 +103,7 @@ def _renames(on: exp.Expression | None, data_alias: str, model_alias: str) -> di
     return renames
 
 
-def _column_equals_constant(part: exp.Expression) -> tuple[exp.Column | None, Any]:
+def _column_equals_constant(part: exp.Expr) -> tuple[exp.Column | None, Any]:
     if not isinstance(part, exp.EQ):
         return None, None
     for column, value in ((part.left, part.right), (part.right, part.left)):
@@ -112,7 +112,7 @@ def _column_equals_constant(part: exp.Expression) -> tuple[exp.Column | None, An
     return None, None
 
 
-def _is_constant(value: exp.Expression) -> bool:
+def _is_constant(value: exp.Expr) -> bool:
     if isinstance(value, exp.Paren):
         return _is_constant(value.this)
     if isinstance(value, exp.Neg):
@@ -120,7 +120,7 @@ def _is_constant(value: exp.Expression) -> bool:
     return isinstance(value, exp.Literal | exp.Boolean | exp.Null)
 
 
-def _is_false(part: exp.Expression) -> bool:
+def _is_false(part: exp.Expr) -> bool:
     if isinstance(part, exp.Boolean):
         return not part.this
     if isinstance(part, exp.EQ) and isinstance(part.left, exp.Literal) and isinstance(part.right, exp.Literal):
@@ -128,14 +128,14 @@ def _is_false(part: exp.Expression) -> bool:
     return False
 
 
-def _only_refers_to(part: exp.Expression, alias: str) -> bool:
+def _only_refers_to(part: exp.Expr, alias: str) -> bool:
     columns = list(part.find_all(exp.Column))
     if not columns or any(part.find_all(exp.Subquery, exp.Select)):
         return False
     return all(c.table == alias for c in columns)
 
 
-def _unqualify(part: exp.Expression, alias: str) -> exp.Expression:
+def _unqualify(part: exp.Expr, alias: str) -> exp.Expr:
     """Columns of the pushed conditions name the fetched table by its own alias."""
     for column in part.find_all(exp.Column):
         column.set("table", exp.to_identifier(alias))

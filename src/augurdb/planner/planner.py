@@ -24,7 +24,7 @@ _PREFIX = "__augur_"
 class _Planning:
     """State of planning one statement: its steps and fresh relation names."""
 
-    def __init__(self, session: Session, query: exp.Expression):
+    def __init__(self, session: Session, query: exp.Expr):
         self.session = session
         self.ctes = cte_names(query)
         self.cte_bodies = {cte.alias_or_name.lower(): cte.this for cte in query.find_all(exp.CTE)}
@@ -41,7 +41,7 @@ class _Planning:
         return bind_table(self.session, table, self.ctes)
 
 
-def plan_query(session: Session, query: exp.Expression) -> Plan:
+def plan_query(session: Session, query: exp.Expr) -> Plan:
     """The steps that answer a SELECT (or UNION, ...) and the final local query."""
     query = query.copy()
     planning = _Planning(session, query)
@@ -52,7 +52,7 @@ def plan_query(session: Session, query: exp.Expression) -> Plan:
     return Plan(tuple(planning.steps), query)
 
 
-def _bind_plain_tables(planning: _Planning, query: exp.Expression) -> None:
+def _bind_plain_tables(planning: _Planning, query: exp.Expr) -> None:
     """Files are scanned in place; system tables are materialised; models elsewhere are an error."""
     for table in list(query.find_all(exp.Table)):
         if table.name.lower() == "dual" and not table.db and isinstance(table.parent, exp.From):
@@ -107,7 +107,7 @@ def _plan_single_row(planning: _Planning, select: exp.Select, source: exp.Table,
     source.replace(_relation(output, alias))
 
 
-def _plan_batch(planning: _Planning, select: exp.Select, data: exp.Expression,
+def _plan_batch(planning: _Planning, select: exp.Select, data: exp.Expr,
                 models: dict[str, tuple[exp.Table, ModelTable]]) -> None:
     data_alias = data.alias_or_name
     if isinstance(data, exp.Table) and not data.db and data.name.lower() in planning.cte_bodies:

@@ -58,4 +58,4 @@ class Plan:
     """Steps in order, then the final query over their outputs."""
 
     steps: tuple[Step, ...]
-    query: exp.Expression
+    query: exp.Expr

@@ -15,7 +15,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from augurdb import __version__
-from augurdb.errors import NotSupported, UnknownVariable
+from augurdb.errors import NotSupported, UnknownVariable, WrongArguments
 from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
 from augurdb.executor.types import mysql_type
@@ -83,7 +83,7 @@ def default_variables() -> dict[str, Any]:
 # --- @@variables and info functions inside SELECT --------------------------------------
 
 
-def rewrite_client_probes(session: Session, statement: exp.Expression) -> exp.Expression:
+def rewrite_client_probes(session: Session, statement: exp.Expr) -> exp.Expr:
     """Replace @@variables, @user variables, DATABASE(), USER(), VERSION(), ... by their values.
 
     A replaced expression keeps the text the client wrote as its column name, as MySQL does.
@@ -99,7 +99,7 @@ def rewrite_client_probes(session: Session, statement: exp.Expression) -> exp.Ex
     return statement.transform(lambda node: _probe_value(session, node))
 
 
-def name_columns_as_mysql(statement: exp.Expression) -> exp.Expression:
+def name_columns_as_mysql(statement: exp.Expr) -> exp.Expr:
     """Unnamed computed columns are named by their SQL text, as MySQL names them (`count(*)`)."""
     selects = [statement] if isinstance(statement, exp.Select) else []
     if not any(not isinstance(p, exp.Alias | exp.Column | exp.Star) for s in selects for p in s.expressions):
@@ -112,19 +112,19 @@ def name_columns_as_mysql(statement: exp.Expression) -> exp.Expression:
     return statement
 
 
-def _has_probe(node: exp.Expression) -> bool:
+def _has_probe(node: exp.Expr) -> bool:
     return any(_probe_value_or_none(n) for n in node.walk())
 
 
 _PROBE_NODES = (exp.SessionParameter, exp.Parameter, exp.CurrentSchema, exp.CurrentUser, exp.CurrentVersion)
 
 
-def _probe_value_or_none(node: exp.Expression) -> bool:
+def _probe_value_or_none(node: exp.Expr) -> bool:
     return isinstance(node, _PROBE_NODES) or (
         isinstance(node, exp.Anonymous) and node.name.upper() in _INFO_FUNCTIONS)
 
 
-def _client_text(node: exp.Expression) -> str:
+def _client_text(node: exp.Expr) -> str:
     text = node.sql("mysql")
     if isinstance(node, exp.CurrentSchema):
         return "DATABASE()"
@@ -135,7 +135,7 @@ _INFO_FUNCTIONS = {"CONNECTION_ID", "DATABASE", "SCHEMA", "USER", "CURRENT_USER"
                    "SYSTEM_USER", "VERSION", "LAST_INSERT_ID", "FOUND_ROWS", "ROW_COUNT"}
 
 
-def _probe_value(session: Session, node: exp.Expression) -> exp.Expression:
+def _probe_value(session: Session, node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.SessionParameter):
         return _literal(lookup_variable(session, node.name))
     if isinstance(node, exp.Parameter):
@@ -164,7 +164,7 @@ def lookup_variable(session: Session, name: str) -> Any:
     return session.variables[key]
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if value is None:
         return exp.Null()
     if isinstance(value, bool):
@@ -184,7 +184,7 @@ def _set(statement: exp.Set, session: Session) -> Result:
     return Result.ok()
 
 
-def _set_item(session: Session, item: exp.Expression) -> None:
+def _set_item(session: Session, item: exp.Expr) -> None:
     kind = (item.args.get("kind") or "").upper()
     target = item.this
     if kind in ("NAMES", "CHARACTER SET"):
@@ -209,7 +209,7 @@ def _set_item(session: Session, item: exp.Expression) -> None:
     session.variables[key] = value
 
 
-def _set_value(session: Session, node: exp.Expression) -> Any:
+def _set_value(session: Session, node: exp.Expr) -> Any:
     try:
         return literal_value(node)
     except Exception:
@@ -223,7 +223,7 @@ def _set_value(session: Session, node: exp.Expression) -> Any:
 @run_statement.register(exp.Transaction)
 @run_statement.register(exp.Commit)
 @run_statement.register(exp.Rollback)
-def _transaction(statement: exp.Expression, session: Session) -> Result:
+def _transaction(statement: exp.Expr, session: Session) -> Result:
     return Result.ok()
 
 
@@ -269,6 +269,13 @@ def _target_db(session: Session, statement: exp.Show) -> str:
     return st.resolve_database(session, db.name if db is not None else session.database)
 
 
+def _show_target(statement: exp.Show) -> exp.Expr:
+    target = statement.args.get("target")
+    if target is None:
+        raise WrongArguments(f"SHOW {statement.name} needs a name")
+    return target
+
+
 def _show_databases(session: Session, statement: exp.Show) -> pa.Table:
     kinds = st.database_kinds(session)
     if statement.args.get("full"):
@@ -286,7 +293,7 @@ def _show_tables(session: Session, statement: exp.Show) -> pa.Table:
 
 
 def _show_columns(session: Session, statement: exp.Show) -> pa.Table:
-    target = statement.args.get("target")
+    target = _show_target(statement)
     db = _target_db(session, statement)
     columns = st.columns_of(session, db, target.name)
     full = statement.args.get("full")
@@ -302,7 +309,7 @@ def _show_columns(session: Session, statement: exp.Show) -> pa.Table:
 
 
 def _show_create_table(session: Session, statement: exp.Show) -> pa.Table:
-    target = statement.args.get("target")
+    target = _show_target(statement)
     db = _target_db(session, statement)
     columns = st.columns_of(session, db, target.name)
     body = ",\n".join(f"  `{name}` {mysql_type(dtype)} DEFAULT NULL" for name, dtype in columns)
@@ -312,7 +319,7 @@ def _show_create_table(session: Session, statement: exp.Show) -> pa.Table:
 
 
 def _show_create_database(session: Session, statement: exp.Show) -> pa.Table:
-    name = st.resolve_database(session, statement.args["target"].name)
+    name = st.resolve_database(session, _show_target(statement).name)
     text = f"CREATE DATABASE `{name}` /*!40100 DEFAULT CHARACTER SET utf8mb4 */"
     return st.table([{"Database": name, "Create Database": text}], [("Database", pa.string()),
                                                                    ("Create Database", pa.string())])
@@ -368,12 +375,15 @@ SHOW_ANSWERS: dict[str, Callable[[Session, exp.Show], pa.Table]] = {
     "EVENTS": _empty("Db", "Name", "Definer", "Time zone", "Type"),
     "PLUGINS": _empty("Name", "Status", "Type", "Library", "License"),
     "PROCESSLIST": _empty("Id", "User", "Host", "db", "Command", "Time", "State", "Info"),
-    "GRANTS": lambda session, statement: st.table(
-        [{f"Grants for {session.user}@%": f"GRANT ALL PRIVILEGES ON *.* TO `{session.user}`@`%`"}],
-        [(f"Grants for {session.user}@%", pa.string())]),
+    "GRANTS": lambda session, statement: _show_grants(session),
     "PRIVILEGES": _empty("Privilege", "Context", "Comment"),
     "OPEN TABLES": _empty("Database", "Table", "In_use", "Name_locked"),
 }
+
+
+def _show_grants(session: Session) -> pa.Table:
+    column = f"Grants for {session.user}@%"
+    return st.table([{column: f"GRANT ALL PRIVILEGES ON *.* TO `{session.user}`@`%`"}], [(column, pa.string())])
 
 
 def _table_status(session: Session, statement: exp.Show) -> pa.Table:

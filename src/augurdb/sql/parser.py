@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ErrorLevel, TokenError
 from sqlglot.errors import ParseError as SqlglotParseError
-from sqlglot.parsers.mysql import _show_parser
+from sqlglot.parsers.mysql import MySQLParser, _show_parser
 from sqlglot.tokens import Token, TokenType
 from sqlglot.trie import new_trie
 
@@ -27,11 +27,11 @@ _CLOSERS = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.L_BRACE: TokenType.R
             TokenType.L_BRACKET: TokenType.R_BRACKET}
 
 
-class AugurParser(MySQL.Parser):
+class AugurParser(MySQLParser):
     """MySQL's parser plus CREATE MODEL, RETRAIN, DROP MODEL, SET active, projects and predict-time USING."""
 
     SHOW_PARSERS = {
-        **MySQL.Parser.SHOW_PARSERS,
+        **MySQLParser.SHOW_PARSERS,
         "MODELS": _show_parser("MODELS"),
         "PREDICTORS": _show_parser("MODELS"),
         "PROJECTS": _show_parser("PROJECTS"),
@@ -47,7 +47,7 @@ class AugurParser(MySQL.Parser):
 
     # --- statement dispatch -------------------------------------------------
 
-    def _parse_statement(self) -> exp.Expression | None:
+    def _parse_statement(self) -> exp.Expr | None:
         word = self._curr.text.upper() if self._curr else ""
         if word in ("RETRAIN", "FINETUNE") and self._curr.token_type == TokenType.VAR:
             self._advance()
@@ -90,7 +90,7 @@ class AugurParser(MySQL.Parser):
                 return self._index + offset
         return None
 
-    def _parse_create(self) -> exp.Expression:
+    def _parse_create(self) -> exp.Expr:  # type: ignore[override]  # also ML nodes
         start = self._index
         replace = self._match_pair(TokenType.OR, TokenType.REPLACE)
         word = self._curr.text.upper() if self._curr else ""
@@ -103,7 +103,7 @@ class AugurParser(MySQL.Parser):
         self._retreat(start)
         return super()._parse_create()
 
-    def _parse_drop(self, exists: bool = False) -> exp.Expression:
+    def _parse_drop(self, exists: bool = False, kind: str | None = None) -> exp.Expr:  # type: ignore[override]
         word = self._curr.text.upper() if self._curr else ""
         if word in ("MODEL", "PREDICTOR"):
             self._advance()
@@ -111,14 +111,29 @@ class AugurParser(MySQL.Parser):
         if word in ("PROJECT", "DATABASE", "SCHEMA"):
             self._advance()
             if_exists = self._parse_exists()
-            return ast.DropDatabase(this=self._parse_id_var(any_token=False).name, kind=word, exists=if_exists)
-        return super()._parse_drop(exists=exists)
+            return ast.DropDatabase(this=self._name(any_token=False), kind=word, exists=if_exists)
+        return super()._parse_drop(exists=exists, kind=kind)
 
-    def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Expression:
+    def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Expr:  # type: ignore[override]
         if self._curr and self._curr.text.upper() == "ACTIVE" and self._next and self._next.token_type != TokenType.EQ:
             self._advance()
             return ast.SetActive(this=self._parse_model_name())
         return super()._parse_set(unset=unset, tag=tag)
+
+    def _name(self, any_token: bool = True) -> str:
+        """The next identifier's name; a syntax error when there is none."""
+        identifier = self._parse_id_var(any_token=any_token)
+        if identifier is None:
+            self.raise_error("Expected a name")
+            return ""
+        return identifier.name
+
+    def _integer(self) -> int:
+        number = self._parse_number()
+        if number is None or not number.name.isdigit():
+            self.raise_error("Expected a whole number")
+            return 0
+        return int(number.name)
 
     # --- the ML statements --------------------------------------------------
 
@@ -148,13 +163,13 @@ class AugurParser(MySQL.Parser):
         """ORDER BY, GROUP BY, WINDOW, HORIZON and USING, in any order (as MindsDB accepts them)."""
         while self._curr:
             if self._match(TokenType.ORDER_BY):
-                node.set("order_by", [self._parse_id_var().name])
+                node.set("order_by", [self._name()])
             elif self._match(TokenType.GROUP_BY):
-                node.set("group_by", [i.name for i in self._parse_csv(self._parse_id_var)])
+                node.set("group_by", self._parse_csv(self._name))
             elif self._match_text_seq("WINDOW"):
-                node.set("window", int(self._parse_number().name))
+                node.set("window", self._integer())
             elif self._match_text_seq("HORIZON"):
-                node.set("horizon", int(self._parse_number().name))
+                node.set("horizon", self._integer())
             elif self._match(TokenType.USING):
                 node.set("using", self._parse_using_pairs())
             else:
@@ -165,7 +180,7 @@ class AugurParser(MySQL.Parser):
             return None, None
         source = None
         if not (self._curr and self._curr.token_type == TokenType.L_PAREN):
-            source = self._parse_id_var(any_token=True).name
+            source = self._name()
         if not (self._curr and self._curr.token_type == TokenType.L_PAREN):
             self.raise_error("Expected a parenthesised query after FROM")
         return source, self._consume_balanced_text()[1:-1].strip()
@@ -176,14 +191,12 @@ class AugurParser(MySQL.Parser):
             self._parse_id_var()
         if not isinstance(column, exp.Column):
             self.raise_error("Expected a column name after PREDICT")
+            return ""
         return column.name
 
     def _parse_create_database(self, kind: str, replace: bool) -> ast.CreateDatabase:
         exists = self._parse_exists(not_=True)
-        name = self._parse_id_var(any_token=False)
-        if name is None:
-            self.raise_error(f"Expected a name after CREATE {kind}")
-        node = ast.CreateDatabase(this=name.name, kind=kind, exists=exists, replace=replace)
+        node = ast.CreateDatabase(this=self._name(any_token=False), kind=kind, exists=exists, replace=replace)
         self._match(TokenType.WITH)
         self._match(TokenType.USING)
         while self._curr and self._curr.token_type != TokenType.SEMICOLON:
@@ -200,14 +213,14 @@ class AugurParser(MySQL.Parser):
         return node
 
     def _parse_describe_model(self) -> ast.DescribeModel:
-        parts = [self._parse_id_var(any_token=True).name]
+        parts = [self._name()]
         while self._match(TokenType.DOT):
             parts.append(self._advance_any().text if self._curr else "")  # type: ignore[union-attr]
         return ast.DescribeModel(this=".".join(parts), parts=parts)
 
     def _parse_model_name(self) -> exp.Table:
         """[project.]name[.version], where a version is a bare integer."""
-        parts = [self._parse_id_var(any_token=True).name]
+        parts = [self._name()]
         while self._match(TokenType.DOT):
             token = self._advance_any()
             parts.append(token.text if token else "")
@@ -220,9 +233,9 @@ class AugurParser(MySQL.Parser):
     def _parse_using_pairs(self) -> dict[str, Any]:
         pairs: dict[str, Any] = {}
         while True:
-            key_parts = [self._parse_id_var(any_token=True).name]
+            key_parts = [self._name()]
             while self._match(TokenType.DOT):
-                key_parts.append(self._parse_id_var(any_token=True).name)
+                key_parts.append(self._name())
             if not self._match(TokenType.EQ):
                 self.raise_error("Expected '=' in USING key = value")
             pairs[".".join(key_parts).lower()] = self._parse_using_value()
@@ -261,7 +274,7 @@ class AugurParser(MySQL.Parser):
         return ""
 
 
-def literal_value(value: exp.Expression | None) -> Any:
+def literal_value(value: exp.Expr | None) -> Any:
     """A Python value for a literal-ish SQL expression (USING values, WHERE constants)."""
     if value is None or isinstance(value, exp.Null):
         return None
@@ -301,7 +314,7 @@ def _version_numbers_as_names(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
-def parse(sql: str) -> list[exp.Expression]:
+def parse(sql: str) -> list[exp.Expr]:
     """Parse one or more statements; raises ParseError (1064) with the position on failure."""
     dialect = AugurDialect()
     try:
@@ -341,7 +354,7 @@ def _snippet(text: str, size: int = 80) -> str:
     return text[:size].replace("\n", " ")
 
 
-def to_duckdb(expression: exp.Expression) -> str:
+def to_duckdb(expression: exp.Expr) -> str:
     """Render a (rewritten) statement for DuckDB, the local query engine."""
     return expression.sql(dialect="duckdb")
 

@@ -38,7 +38,7 @@ class DataIntegration(Protocol):
         """Column names and Arrow types of one table; raises UnknownTable."""
         ...
 
-    def scan_sql(self, table: str) -> exp.Expression:
+    def scan_sql(self, table: str) -> exp.Expr:
         """A DuckDB table expression that reads the table in place (when local_scan)."""
         ...
 

@@ -45,7 +45,7 @@ class FilesIntegration:
     def schema(self, table: str) -> pa.Schema:
         return pq.read_schema(self.record(table).path)
 
-    def scan_sql(self, table: str) -> exp.Expression:
+    def scan_sql(self, table: str) -> exp.Expr:
         path = str(self.record(table).path).replace("'", "''")
         return exp.func("read_parquet", exp.Literal.string(path))
 
