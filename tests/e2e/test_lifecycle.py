@@ -59,6 +59,28 @@ def test_killed_training_worker_leaves_the_model_in_error(tmp_path: Path, shared
         server.stop()
 
 
+def test_server_killed_during_training_loses_nothing(tmp_path: Path, shared_data: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
+        query(server, "CREATE MODEL survivor FROM files (SELECT * FROM rentals) PREDICT rental_price "
+                      "USING time_budget = 6")
+        deadline = time.monotonic() + 30
+        while query(server, "SELECT status FROM models WHERE name = 'survivor'")[0]["STATUS"] != "training":
+            assert time.monotonic() < deadline, "training never started"
+            time.sleep(0.1)
+    finally:
+        server.process.kill()  # kill -9: no clean shutdown
+        server.process.wait()
+    server = start_server(tmp_path / "data")
+    try:
+        model = wait_for_model(server, "survivor", timeout=60)
+        assert model["STATUS"] in ("complete", "error")  # never stuck in training
+        assert query(server, "SELECT count(*) AS n FROM files.rentals") == [{"n": 5037}]
+    finally:
+        server.stop()
+
+
 def _worker_pid(data_dir: Path) -> int | None:
     import sqlite3
 
