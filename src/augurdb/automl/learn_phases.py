@@ -3,6 +3,7 @@ ModelTrainer -> Analysis, each a function over the LearnBus."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -21,7 +22,7 @@ from .parsing import as_text, parse_quantity
 from .selection import DecisionRule, blend
 from .splits import make_split
 from .tasks import BINARY, MULTICLASS, REGRESSION, Task
-from .trainer import choose_ensemble, train_mixers
+from .trainer import choose_ensemble, refit_kept, repeat_cross_validation, train_mixers
 from .type_inference import infer_column, infer_types, override_type
 from .vectorizer import vectorize
 
@@ -182,7 +183,9 @@ def train_models(bus: LearnBus) -> None:
     if not bus.outputs:
         reasons = "; ".join(f"{c.name}: {c.status}" for c in bus.candidates)
         raise AutoMLError(f"no model could be trained ({reasons})")
+    repeat_cross_validation(bus)
     choose_ensemble(bus)
+    refit_kept(bus)
 
 
 def analyse(bus: LearnBus) -> None:
@@ -203,7 +206,7 @@ def analyse(bus: LearnBus) -> None:
         return bus.task.score(y_rows, bus.decision.decide(output) if bus.decision else output)
 
     bus.importances = permutation_importance(score, bus.x[rows], y, bus.layout, bus.seed, bus.deadline)
-    bus.model = _build_model(bus, kept)
+    bus.model = _build_model(bus, {name: bus.refitted.get(name, mixer) for name, mixer in kept.items()})
 
 
 def _build_model(bus: LearnBus, kept: dict) -> TrainedModel:
@@ -216,7 +219,8 @@ def _build_model(bus: LearnBus, kept: dict) -> TrainedModel:
         conformal=bus.conformal, confidence_level=bus.options.confidence_level, accuracy=float(bus.accuracy),
         importances=bus.importances, candidates=bus.candidates,
         info={"training_rows": int(len(bus.y)), "target_null_rows_dropped": int(bus.target_null_rows),
-              "validation": bus.split.strategy, "time_budget": round(bus.budget, 3)},
+              "validation": bus.split.strategy, "cv_rounds": bus.cv_rounds,
+              "refitted_on_all_rows": json.dumps(sorted(bus.refitted)), "time_budget": round(bus.budget, 3)},
     )
 
 

