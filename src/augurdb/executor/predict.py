@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from augurdb.session import Session
 
 # Rows per predict() call: bounds the memory one call holds, large enough to stay vectorised.
-BATCH_ROWS = 200_000
+BATCH_ROWS = 50_000
 
 
 def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> pa.Table:
