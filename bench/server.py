@@ -9,7 +9,7 @@ flights_3m (a 20k-row sample) and measures, against that same model:
 - `SELECT t.*, m.delay FROM files.flights t JOIN m LIMIT n` delivered to the mariadb C client
   (--quick --batch, output discarded), to pymysql, and over HTTP as Arrow; each next to the same
   query without the model, run in the same session, as the reference;
-- the server's peak RSS (VmHWM) after the batches.
+- the server's resident memory when idle after start, and its peak (VmHWM) after the batches.
 """
 
 from __future__ import annotations
@@ -80,11 +80,19 @@ def arrow_rows_per_s(http: str, sql: str) -> tuple[float, int]:
     return rows / (time.perf_counter() - start), rows
 
 
-def peak_rss_mb(pid: int) -> float:
+def _status_mb(pid: int, key: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmHWM:")
+
+
+def rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmRSS:")
 
 
 def main() -> None:
@@ -102,6 +110,7 @@ def main() -> None:
         with con.cursor() as cur:
             cur.execute("SELECT 1")
         start_s = time.perf_counter() - launched
+        idle_mb = rss_mb(server.process.pid)
         try:
             with FLIGHTS.open("rb") as f:
                 httpx.put(f"{server.http}/api/files/flights", files={"file": ("flights.parquet", f)},
@@ -119,7 +128,7 @@ def main() -> None:
             select1 = timed_queries(con, "SELECT 1", args.single_row_runs)
             timed_queries(con, one_row, 20)  # warm the model cache
             single = timed_queries(con, one_row, args.single_row_runs)
-            lines += [f"- start: launch to first `SELECT 1` answered: **{start_s:.2f} s**",
+            lines += [f"- start: launch to first `SELECT 1` answered: **{start_s:.2f} s**; idle RSS {idle_mb:,.0f} MB",
                       f"- `SELECT 1` over pymysql: p50 {percentile(select1, .5):.2f} ms, "
                       f"p99 {percentile(select1, .99):.2f} ms",
                       f"- one-row prediction `{one_row[:60]}...` over pymysql: "
