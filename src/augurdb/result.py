@@ -20,10 +20,6 @@ class Result:
     info: str = ""
     warnings: list[tuple[str, int, str]] = field(default_factory=list)
 
-    @property
-    def has_rows(self) -> bool:
-        return self.table is not None
-
     @classmethod
     def ok(cls, affected_rows: int = 0, info: str = "") -> Result:
         return cls(table=None, affected_rows=affected_rows, info=info)

@@ -143,7 +143,7 @@ def _tables(session: Session) -> pa.Table:
         for name, kind in tables_of(session, database):
             rows.append({"TABLE_CATALOG": "def", "TABLE_SCHEMA": database, "TABLE_NAME": name,
                          "TABLE_TYPE": kind, "ENGINE": None if kind == "MODEL" else "augurdb",
-                         "VERSION": 10, "ROW_FORMAT": "Dynamic", "TABLE_ROWS": _row_count(session, database, name),
+                         "VERSION": 10, "ROW_FORMAT": "Dynamic", "TABLE_ROWS": row_count(session, database, name),
                          "CREATE_TIME": None, "UPDATE_TIME": None, "TABLE_COLLATION": "utf8mb4_0900_ai_ci",
                          "TABLE_COMMENT": ""})
     return table(rows, [("TABLE_CATALOG", pa.string()), ("TABLE_SCHEMA", pa.string()), ("TABLE_NAME", pa.string()),
@@ -153,7 +153,8 @@ def _tables(session: Session) -> pa.Table:
                         ("TABLE_COLLATION", pa.string()), ("TABLE_COMMENT", pa.string())])
 
 
-def _row_count(session: Session, database: str, name: str) -> int | None:
+def row_count(session: Session, database: str, name: str) -> int | None:
+    """Rows of a file table (known without reading it); None for other tables."""
     if database == FILES:
         record = session.instance.catalog.file(name)
         return record.row_count if record else None

@@ -389,6 +389,6 @@ def _show_grants(session: Session) -> pa.Table:
 def _table_status(session: Session, statement: exp.Show) -> pa.Table:
     db = _target_db(session, statement)
     rows = [{"Name": name, "Engine": "augurdb", "Version": 10, "Row_format": "Dynamic",
-             "Rows": st._row_count(session, db, name), "Comment": kind} for name, kind in st.tables_of(session, db)]
+             "Rows": st.row_count(session, db, name), "Comment": kind} for name, kind in st.tables_of(session, db)]
     return st.table(rows, [("Name", pa.string()), ("Engine", pa.string()), ("Version", pa.int64()),
                            ("Row_format", pa.string()), ("Rows", pa.int64()), ("Comment", pa.string())])

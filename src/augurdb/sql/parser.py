@@ -11,7 +11,6 @@ import ast as pyast
 import json
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ErrorLevel, TokenError
@@ -359,4 +358,4 @@ def to_duckdb(expression: exp.Expr) -> str:
     return expression.sql(dialect="duckdb")
 
 
-__all__ = ["parse", "literal_value", "to_duckdb", "AugurDialect", "sqlglot"]
+__all__ = ["parse", "literal_value", "to_duckdb", "AugurDialect"]
