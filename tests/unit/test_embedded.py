@@ -40,3 +40,22 @@ def test_load_and_sql_commands(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "augurdb.cli", "sql", "SELECT * FROM files.none",
                           "--data-dir", data], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "ERROR 1146" in bad.stderr
+
+
+def test_embedded_training_and_prediction(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 400)
+    csv = tmp_path / "line.csv"
+    csv.write_text("x,kind,y\n" + "".join(f"{a:.3f},{'ab'[i % 2]},{3 * a + (5 if i % 2 else 0):.3f}\n"
+                                          for i, a in enumerate(x)))
+    with augurdb.connect(tmp_path / "data") as con:
+        con.instance.files.load("line", csv)
+        created = con.execute("CREATE MODEL line FROM files (SELECT * FROM line) PREDICT y "
+                              "USING time_budget = 3, join_learn_process = true").fetchone()
+        assert created is not None
+        status, error = con.execute("SELECT status, error FROM models WHERE name = 'line'").fetchone()
+        assert status == "complete", error
+        (y,) = con.execute("SELECT y FROM line WHERE x = ? AND kind = ?", [4.0, "b"]).fetchone()
+        assert abs(y - 17.0) < 1.5
