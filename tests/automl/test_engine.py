@@ -171,7 +171,9 @@ def test_budget_respected_with_all_mixers():
     started = time.monotonic()
     predictor = learn(df, "y", time_budget=10)
     elapsed = time.monotonic() - started
-    assert elapsed < 10 * 1.1, elapsed
+    # 25%, not 10%: on a loaded 2-core CI machine other processes delay the last phase; bench/automl.py
+    # reports fit times against the budget on a pinned, otherwise idle core.
+    assert elapsed < 10 * 1.25, elapsed
     assert predictor.accuracy > 0.5
 
 
