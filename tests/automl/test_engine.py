@@ -164,7 +164,7 @@ def test_constant_and_empty_columns_are_ignored():
 
 def test_budget_respected_with_all_mixers():
     rng = np.random.default_rng(6)
-    n = 20000
+    n = 8000
     df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(list("abcdef"), n),
                        "t": [f"word{i % 50} other{i % 7} thing" for i in range(n)]})
     df["y"] = df["a"] * df["b"] + (df["c"] == "a") + rng.normal(scale=0.1, size=n)
@@ -206,8 +206,8 @@ def test_small_tables_repeat_cross_validation_within_budget():
     df["label"] = np.where(df["a"] + 0.5 * rng.normal(size=150) > 0, "yes", "no")
     started = time.monotonic()
     # A budget with room to spare, so a loaded CI machine still fits two rounds and the refit.
-    predictor = learn(df, "label", time_budget=8, options=FAST)
-    assert time.monotonic() - started < 8 * 1.25
+    predictor = learn(df, "label", time_budget=15, options=FAST)
+    assert time.monotonic() - started < 15 * 1.25
     info = predictor.describe("info").iloc[0]
     assert info["validation"] == "cross_validation" and info["cv_rounds"] >= 2
     assert predictor.predict(df.head(2))["label"].isin(["yes", "no"]).all()
