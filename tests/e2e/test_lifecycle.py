@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pymysql
 import pytest
-from tests.conftest import start_server
+from tests.conftest import RunningServer, start_server
 from tests.e2e.helpers import query, upload, wait_for_model
 
 
@@ -44,13 +44,9 @@ def test_killed_training_worker_leaves_the_model_in_error(tmp_path: Path, shared
         upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
         query(server, "CREATE MODEL doomed FROM files (SELECT * FROM rentals) PREDICT rental_price "
                       "USING time_budget = 60")
-        deadline = time.monotonic() + 60
-        pid = None
-        while pid is None and time.monotonic() < deadline:
-            row = query(server, "SELECT status FROM models WHERE name = 'doomed'")[0]
-            pid = _worker_pid(server.data_dir) if row["STATUS"] == "training" else None
-            time.sleep(0.1)
-        assert pid, "training never started"
+        _wait_until_training(server, "doomed")
+        pid = _worker_pid(server.data_dir)
+        assert pid
         os.kill(pid, signal.SIGKILL)
         model = wait_for_model(server, "doomed", timeout=30)
         assert model["STATUS"] == "error" and "ended unexpectedly" in model["ERROR"]
@@ -65,10 +61,7 @@ def test_server_killed_during_training_loses_nothing(tmp_path: Path, shared_data
         upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
         query(server, "CREATE MODEL survivor FROM files (SELECT * FROM rentals) PREDICT rental_price "
                       "USING time_budget = 6")
-        deadline = time.monotonic() + 30
-        while query(server, "SELECT status FROM models WHERE name = 'survivor'")[0]["STATUS"] != "training":
-            assert time.monotonic() < deadline, "training never started"
-            time.sleep(0.1)
+        _wait_until_training(server, "survivor")
     finally:
         server.process.kill()  # kill -9: no clean shutdown
         server.process.wait()
@@ -79,6 +72,13 @@ def test_server_killed_during_training_loses_nothing(tmp_path: Path, shared_data
         assert query(server, "SELECT count(*) AS n FROM files.rentals") == [{"n": 5037}]
     finally:
         server.stop()
+
+
+def _wait_until_training(server: RunningServer, name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while query(server, f"SELECT status FROM models WHERE name = '{name}'")[0]["STATUS"] != "training":
+        assert time.monotonic() < deadline, f"training of {name} never started"
+        time.sleep(0.1)
 
 
 def _worker_pid(data_dir: Path) -> int | None:
