@@ -20,7 +20,6 @@ def dataset(relative: str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-@pytest.fixture
 def regression_frame() -> pd.DataFrame:
     """y = 3*a - 2*b + effect(colour) + noise, with an id column and a missing-value column."""
     rng = np.random.default_rng(0)

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from tests.automl.conftest import regression_frame
 
 from augurdb.automl import AutoMLError, Predictor, learn
 
@@ -16,14 +17,8 @@ FAST = {"mixers": ["Linear", "LightGBM"]}
 
 @pytest.fixture(scope="module")
 def regression_predictor():
-    rng = np.random.default_rng(0)
-    n = 600
-    a, b = rng.normal(size=n), rng.uniform(0, 10, size=n)
-    colour = rng.choice(["red", "green", "blue"], size=n)
-    effect = pd.Series(colour).map({"red": 5.0, "green": 0.0, "blue": -5.0}).to_numpy()
-    gappy = np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n))
-    y = np.rint(3 * a - 2 * b + effect + rng.normal(scale=0.5, size=n) + 100).astype(int)
-    df = pd.DataFrame({"row_id": np.arange(n), "a": a, "b": b, "colour": colour, "gappy": gappy, "y": y})
+    df = regression_frame()
+    df["y"] = np.rint(df["y"] + 100).astype(int)  # an integer target
     df.loc[:9, "y"] = None  # target NULLs are dropped and counted
     phases = []
     predictor = learn(df, "y", time_budget=8, progress=lambda i, n, name: phases.append((i, n, name)))
