@@ -8,6 +8,7 @@ under "## AutoML engine".
 
     python bench/automl.py --budget 60 --write-docs
     python bench/automl.py --budget 10 --datasets heart_disease,titanic --systems augurdb,lightgbm
+    python bench/automl.py --datasets sms_spam --systems augurdb --text-encoder TfidfTextEncoder
 """
 
 from __future__ import annotations
@@ -96,12 +97,24 @@ def _text_columns(frame: pd.DataFrame) -> list[str]:
             and frame[c].dropna().astype(str).str.count(r"\S+").mean() >= 3]
 
 
-def run_augurdb(train, test, target, task, budget):
-    """The engine under test."""
+def _text_encoders(train: pd.DataFrame, target: str, encoder: str | None) -> dict:
+    """``encoder`` for every column the engine itself types as text (none: its defaults)."""
+    from augurdb.automl import column_types as ct
+    from augurdb.automl.type_inference import infer_types
+
+    if not encoder:
+        return {}
+    stats = infer_types(train.drop(columns=[target]))
+    return {"encoders": {name: encoder for name, s in stats.items() if s.dtype in ct.TEXT_TYPES}}
+
+
+def run_augurdb(train, test, target, task, budget, text_encoder=None):
+    """The engine under test (``text_encoder``: override the default encoder of text columns)."""
     from augurdb.automl import learn
 
+    options = _text_encoders(train, target, text_encoder)
     started = time.perf_counter()
-    predictor = learn(train, target, time_budget=budget, seed=0)
+    predictor = learn(train, target, time_budget=budget, seed=0, options=options)
     fit = time.perf_counter() - started
     started = time.perf_counter()
     predicted = predictor.predict(test.drop(columns=[target]), options={"explain": False})[target]
@@ -158,20 +171,23 @@ def run_flaml(train, test, target, task, budget):
 RUNNERS = {"augurdb": run_augurdb, "lightgbm": run_lightgbm, "flaml": run_flaml}
 
 
-def worker(system: str, name: str, budget: float) -> None:
+def worker(system: str, name: str, budget: float, text_encoder: str | None) -> None:
     """Run one system on one dataset in this process; print one JSON line."""
     train, test, target, task = load_split(name)
-    predicted, fit, predict = RUNNERS[system](train, test, target, task, budget)
+    extra = {"text_encoder": text_encoder} if system == "augurdb" and text_encoder else {}
+    predicted, fit, predict = RUNNERS[system](train, test, target, task, budget, **extra)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"system": system, "dataset": name, "metric": score(task, test[target], predicted),
                       "fit_s": fit, "predict_s": predict, "peak_mb": peak_mb, "rows": len(train)}))
 
 
-def run_isolated(system: str, name: str, budget: float, cores: set[int]) -> dict:
+def run_isolated(system: str, name: str, budget: float, cores: set[int], text_encoder: str | None) -> dict:
     """One system on one dataset in a fresh process pinned to ``cores``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": str(len(cores))}
     command = [sys.executable, __file__, "--worker", system, "--datasets", name, "--budget", str(budget)]
+    if text_encoder:
+        command += ["--text-encoder", text_encoder]
     result = subprocess.run(command, capture_output=True, text=True, env=env,
                             preexec_fn=lambda: os.sched_setaffinity(0, cores), timeout=budget * 6 + 300)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
@@ -226,6 +242,7 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated subset")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset")
     parser.add_argument("--cores", default="0", help="cores every system is pinned to, e.g. 0 or 0,1")
+    parser.add_argument("--text-encoder", help="augurdb: this encoder for every text column (default: its own choice)")
     parser.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,14 +251,14 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown datasets {unknown}; known: {sorted(DATASETS)}")
     if args.worker:
-        worker(args.worker, names[0], args.budget)
+        worker(args.worker, names[0], args.budget, args.text_encoder)
         return
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     cores = {int(c) for c in args.cores.split(",")}
     results = []
     for name in names:
         for system in systems:
-            result = run_isolated(system, name, args.budget, cores)
+            result = run_isolated(system, name, args.budget, cores, args.text_encoder)
             results.append(result)
             print(json.dumps(result), flush=True)
     markdown = table(results, names, systems)

@@ -59,3 +59,22 @@ def test_mixer_respects_deadline(name):
     started = time.monotonic()
     MIXERS[name]().fit(data, started + 1.0)
     assert time.monotonic() - started < 2.0
+
+
+def test_lightgbm_search_finds_linear_leaves_for_a_rate_times_size_target():
+    """A price that is a per-group rate times a size: the linear-leaf variation must win on
+    held-out loss and still explain by column (occlusion, as TreeSHAP does not cover it)."""
+    rng = np.random.default_rng(1)
+    size = rng.uniform(300, 3000, 3000)
+    group = rng.integers(0, 4, 3000)
+    noise_column = rng.normal(size=3000)
+    y = size * np.array([1.0, 1.5, 2.2, 3.1])[group]
+    x = np.column_stack([size, group, noise_column, rng.normal(size=3000)]).astype("float64")
+    data = TrainingData(x[:2400], y[:2400], x[2400:], y[2400:], Task(REGRESSION), seed=0, threads=1)
+    mixer = MIXERS["LightGBM"]()
+    mixer.fit(data, time.monotonic() + 30)
+    assert mixer.variation == "linear_trees", mixer.tried
+    assert data.task.score(data.y_valid, mixer.predict(data.x_valid)) > 0.9999
+    contributions = mixer.contributions(data.x_valid, _layout().group_matrix(), None)
+    strongest = np.abs(contributions).mean(axis=0)
+    assert strongest[0] > strongest[2] and strongest[1] > strongest[3]

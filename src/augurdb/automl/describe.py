@@ -25,7 +25,7 @@ def _info(model: TrainedModel) -> pd.DataFrame:
 
 
 def _features(model: TrainedModel) -> pd.DataFrame:
-    rows = [{
+    rows: list[dict[str, object]] = [{
         "column": model.target, "type": model.target_stats.dtype, "encoder": None, "role": "target",
         "importance": None, "reason": model.target_stats.reason,
     }]
@@ -45,7 +45,7 @@ def _model(model: TrainedModel) -> pd.DataFrame:
     return pd.DataFrame([{
         "name": c.name, "performance": c.performance, "training_time": c.training_time,
         "selected": int(c.selected), "accuracy_functions": json.dumps([model.task.metric_name]),
-        "status": c.status,
+        "status": c.status, "settings": json.dumps(getattr(c, "settings", {})),  # models saved before settings existed
     } for c in model.candidates])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +21,9 @@ def ensemble_contributions(mixers: dict[str, Mixer], weights: dict[str, float], 
                            layout: FeatureLayout, classes: np.ndarray | None) -> np.ndarray:
     """Weighted sum of each kept mixer's per-column contributions (rows x columns)."""
     groups = layout.group_matrix()
-    return sum(weights[name] * mixers[name].contributions(x, groups, classes) for name in weights)
+    # sum() starts from the int 0; weights is never empty, so the result is an array.
+    total = sum(weights[name] * mixers[name].contributions(x, groups, classes) for name in weights)
+    return cast(np.ndarray, total)
 
 
 def explanation_json(columns: list[str], contributions: np.ndarray, extras: list[dict]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,4 +58,6 @@ def take_rows(matrix: Matrix, rows: np.ndarray) -> Matrix:
 
 def to_dense(matrix: Matrix) -> np.ndarray:
     """A dense float32 copy (sparse batches are densified only when a mixer needs it)."""
-    return matrix.toarray().astype("float32") if sp.issparse(matrix) else np.asarray(matrix, dtype="float32")
+    if sp.issparse(matrix):  # scipy is untyped, so issparse does not narrow the union
+        return cast(sp.csr_matrix, matrix).toarray().astype("float32")
+    return np.asarray(matrix, dtype="float32")

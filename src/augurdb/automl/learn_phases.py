@@ -83,6 +83,7 @@ def _retype_target(stats, series: pd.Series):
 
 def generate_stats(bus: LearnBus) -> None:
     """StatsGenerator: infer every column's type, decide inputs, ignored columns and the task."""
+    assert bus.data is not None  # set by extract_data
     overrides = {k: v for k, v in bus.dtype_dict.items() if k != bus.target}
     features = bus.data.drop(columns=[bus.target])
     bus.stats = infer_types(features, overrides)
@@ -123,6 +124,7 @@ def _class_labels(series: pd.Series) -> tuple[np.ndarray, list]:
 
 def vectorize_data(bus: LearnBus) -> None:
     """DataVectorizer: canonical typed values for inputs, encoded target values."""
+    assert bus.data is not None and bus.task is not None  # set by extract_data, generate_stats
     target = bus.data[bus.target]
     if bus.task.is_classification:
         bus.y, bus.classes = _class_labels(target)
@@ -142,6 +144,7 @@ def vectorize_data(bus: LearnBus) -> None:
 
 def encode_data(bus: LearnBus) -> None:
     """DataEncoder: split rows, fit one encoder per input column on training rows, build the matrix."""
+    assert bus.task is not None and bus.y is not None  # set by generate_stats, vectorize_data
     labels = bus.y if bus.task.is_classification else None
     bus.split = make_split(len(bus.y), labels, bus.seed)
     fit_rows = bus.split.fit_rows
@@ -190,10 +193,13 @@ def train_models(bus: LearnBus) -> None:
 
 def analyse(bus: LearnBus) -> None:
     """Analysis: held-out accuracy, conformal calibration, column importance; builds the model."""
+    assert bus.split is not None and bus.task is not None  # set by encode_data, generate_stats
+    assert bus.y is not None and bus.x is not None and bus.layout is not None  # set by vectorize/encode_data
     rows = bus.split.evaluation_rows
     y = bus.y[rows]
     blended = blend(bus.outputs, bus.weights)
     if bus.task.is_classification:
+        assert bus.decision is not None  # choose_ensemble tunes one for classes
         bus.accuracy = bus.task.score(y, bus.decision.decide(blended))
         bus.conformal = ClassificationConformal.calibrate(blended, y)
     else:
@@ -210,6 +216,9 @@ def analyse(bus: LearnBus) -> None:
 
 
 def _build_model(bus: LearnBus, kept: dict) -> TrainedModel:
+    # All set by the earlier phases (analyse has run).
+    assert bus.task is not None and bus.layout is not None and bus.conformal is not None
+    assert bus.y is not None and bus.split is not None
     target_stats = bus.stats[bus.target]
     return TrainedModel(
         target=bus.target, task=bus.task, classes=bus.classes, integer_target=bus.integer_target,

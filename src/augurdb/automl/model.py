@@ -22,6 +22,7 @@ class CandidateReport:
     training_time: float
     selected: bool = False
     status: str = "trained"  # trained | skipped: <why> | failed: <error>
+    settings: dict = field(default_factory=dict)  # what the mixer chose for itself (Mixer.settings)
 
 
 @dataclass

@@ -110,7 +110,7 @@ _SMALL_BATCH = 64  # below this, pandas' per-call overhead costs more than parsi
 
 def _parse_few_iso(series: pd.Series) -> pd.Series | None:
     """A handful of ISO 8601 strings parsed one by one (one-row predictions); None if any is not ISO."""
-    values = []
+    values: list[datetime.datetime | None] = []
     for value in series.tolist():
         if value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str)
                                                                               and not value.strip()):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .bus import PredictBus
+from .conformal import ClassificationConformal, RegressionConformal
 from .errors import AutoMLError
 from .explain import ensemble_contributions, explanation_json
 from .features import assemble
@@ -44,7 +45,11 @@ def predict_rows(bus: PredictBus) -> None:
     model = bus.model
     bus.x = assemble([model.encoders[name].transform(bus.values[name]) for name in model.input_columns])
     bus.output = blend({name: model.mixers[name].predict(bus.x) for name in model.weights}, model.weights)
-    bus.decided = model.decision.decide(bus.output) if model.task.is_classification else bus.output
+    if model.task.is_classification:
+        assert model.decision is not None  # learn always stores a decision rule for classes
+        bus.decided = model.decision.decide(bus.output)
+    else:
+        bus.decided = bus.output
     explain = bus.options.explain if bus.options.explain is not None else len(bus.raw) <= AUTO_EXPLAIN_ROWS
     if explain:
         classes = bus.decided if model.task.is_classification else None
@@ -53,7 +58,9 @@ def predict_rows(bus: PredictBus) -> None:
 
 def _original_values(bus: PredictBus) -> np.ndarray:
     model = bus.model
+    assert bus.output is not None and bus.decided is not None  # set by predict_rows
     if model.task.is_classification:
+        assert model.classes is not None  # classification models keep their class labels
         return np.asarray(model.classes, dtype=object if isinstance(model.classes[0], str) else None)[bus.decided]
     if model.integer_target:
         return np.rint(bus.output).astype(np.int64)
@@ -70,8 +77,12 @@ def devectorize(bus: PredictBus) -> None:
         nothing = np.full(len(bus.raw), np.nan)
         columns[f"{target}_confidence"] = columns[f"{target}_min"] = columns[f"{target}_max"] = nothing
     elif model.task.is_classification:
+        assert isinstance(model.conformal, ClassificationConformal)
+        assert bus.output is not None and bus.decided is not None  # set by predict_rows
         columns[f"{target}_confidence"] = model.conformal.confidence(bus.output, bus.decided)
     else:
+        assert isinstance(model.conformal, RegressionConformal)
+        assert bus.x is not None and bus.output is not None  # set by predict_rows
         low, high, confidence = model.conformal.intervals(bus.x, bus.output, level)
         columns[f"{target}_confidence"] = confidence
         columns[f"{target}_min"], columns[f"{target}_max"] = low, high
@@ -92,6 +103,7 @@ def devectorize(bus: PredictBus) -> None:
 
 
 def _class_probabilities(bus: PredictBus) -> list[dict]:
+    assert bus.model.classes is not None and bus.output is not None  # classification, after predict_rows
     names = [f"probability_class_{label}" for label in bus.model.classes]
     return [dict(zip(names, row, strict=True)) for row in np.round(bus.output, 6).tolist()]
 

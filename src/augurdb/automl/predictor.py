@@ -109,5 +109,6 @@ def learn(
     bus = LearnBus(raw=df, target=target, options=parsed, dtype_dict=dict(dtype_dict or {}), seed=int(seed),
                    budget=budget)
     run_phases(LEARN_PHASES, bus, progress)
+    assert bus.model is not None  # built by the last phase (Analysis)
     bus.model.info["training_seconds"] = round(bus.budget - bus.seconds_left(), 3)
     return Predictor(bus.model)

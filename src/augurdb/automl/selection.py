@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -24,7 +25,7 @@ def greedy_ensemble(outputs: dict[str, np.ndarray], y: np.ndarray, task: Task) -
     current = task.loss(y, blend)
     for _ in range(_ENSEMBLE_ROUNDS):
         trials = {n: task.loss(y, (blend * total + outputs[n]) / (total + 1)) for n in names}
-        name = min(trials, key=trials.get)
+        name = min(trials, key=trials.__getitem__)
         if trials[name] >= current - 1e-9:
             break
         blend = (blend * total + outputs[name]) / (total + 1)
@@ -36,7 +37,8 @@ def greedy_ensemble(outputs: dict[str, np.ndarray], y: np.ndarray, task: Task) -
 
 def blend(outputs: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     """Weighted average of mixer outputs."""
-    return sum(weights[n] * outputs[n] for n in weights)
+    # sum() starts from the int 0; weights is never empty, so the result is an array.
+    return cast(np.ndarray, sum(weights[n] * outputs[n] for n in weights))
 
 
 @dataclass
@@ -64,22 +66,47 @@ class DecisionRule:
         return {"threshold": round(self.threshold, 4)}
 
 
+def _standard_error(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
+    """Standard error of a balanced-accuracy estimate: the mean of per-class recalls, each a
+    binomial proportion over that class's rows."""
+    variance = 0.0
+    present = 0
+    for k in range(n_classes):
+        rows = y == k
+        if rows.any():
+            recall = float(np.mean(predicted[rows] == k))
+            variance += recall * (1 - recall) / rows.sum()
+            present += 1
+    return float(np.sqrt(variance)) / max(present, 1)
+
+
 def tune_decision(proba: np.ndarray, y: np.ndarray, task: Task) -> DecisionRule:
-    """The decision rule with the best held-out balanced accuracy."""
+    """The decision rule for balanced accuracy.
+
+    Starts from the rule that is optimal for it when probabilities are calibrated: weigh each
+    class by the inverse of its share (binary: the threshold is the positive share). A tuned rule
+    replaces it only when it scores better on held-out rows by more than the estimate's standard
+    error: on small tables a threshold that looks better is mostly chosen noise.
+    """
+    if task.kind not in (BINARY, MULTICLASS):
+        return DecisionRule()
+    prior = np.bincount(y, minlength=task.n_classes) / len(y)
     if task.kind == BINARY:
+        neutral = DecisionRule(threshold=float(prior[1]))
         candidates = np.unique(np.quantile(proba[:, 1], np.linspace(0.01, 0.99, 197)))
         scores = np.array([task.score(y, (proba[:, 1] >= t).astype(int)) for t in candidates])
         # Smooth over neighbours so a lucky isolated threshold on few rows does not win.
         smoothed = np.convolve(scores, np.ones(5) / 5, mode="same") if len(scores) >= 5 else scores
-        return DecisionRule(threshold=float(candidates[int(np.argmax(smoothed))]))
-    if task.kind == MULTICLASS:
-        prior = np.bincount(y, minlength=task.n_classes) / len(y)
+        tuned, tuned_score = DecisionRule(threshold=float(candidates[int(np.argmax(smoothed))])), float(smoothed.max())
+    else:
         prior = np.where(prior > 0, prior, 1.0 / len(y))
-        best_rule, best_score = DecisionRule(), -np.inf
-        for power in (0.0, 0.25, 0.5, 0.75, 1.0):
-            rule = DecisionRule(class_weights=(prior**-power / (prior**-power).max()).tolist())
-            score = task.score(y, rule.decide(proba))
-            if score > best_score + 1e-9:
-                best_rule, best_score = rule, score
-        return best_rule
-    return DecisionRule()
+        rules = [DecisionRule(class_weights=(prior**-power / (prior**-power).max()).tolist())
+                 for power in (1.0, 0.75, 0.5, 0.25, 0.0)]
+        neutral = rules[0]
+        scored = [(task.score(y, rule.decide(proba)), rule) for rule in rules]
+        tuned_score, tuned = max(scored, key=lambda pair: pair[0])
+    neutral_predictions = neutral.decide(proba)
+    neutral_score = task.score(y, neutral_predictions)
+    if tuned_score > neutral_score + _standard_error(y, neutral_predictions, task.n_classes):
+        return tuned
+    return neutral

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import cast
 
 import numpy as np
 
@@ -39,6 +40,7 @@ def _reserve(bus: LearnBus) -> float:
 
 def _mixer_names(bus: LearnBus) -> list[str]:
     names = list(bus.options.mixers)
+    assert bus.y is not None  # set by vectorize_data
     if len(bus.y) < _TINY_ROWS:
         names = [n for n in names if n in _SIMPLE] or names
     return names
@@ -46,7 +48,9 @@ def _mixer_names(bus: LearnBus) -> list[str]:
 
 def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: int) -> tuple[list, np.ndarray]:
     """Train ``name`` on every fold of ``split``; return the fold models and held-out outputs."""
-    members, held_out = [], {}
+    assert bus.x is not None and bus.y is not None and bus.task is not None  # set by earlier phases
+    members = []
+    held_out: dict[int, object] = {}  # row -> its held-out output (a value or class probabilities)
     for index, (train, valid) in enumerate(split.folds):
         fold_deadline = time.monotonic() + (deadline - time.monotonic()) / (len(split.folds) - index)
         mixer = MIXERS[name]()
@@ -64,6 +68,7 @@ def _bagged(members: list):
 
 
 def _score(bus: LearnBus, output: np.ndarray) -> float:
+    assert bus.y is not None and bus.split is not None and bus.task is not None  # set by earlier phases
     y = bus.y[bus.split.evaluation_rows]
     if bus.task.is_classification:
         rule = tune_decision(output, y, bus.task) if bus.options.tune_threshold else DecisionRule()
@@ -73,6 +78,7 @@ def _score(bus: LearnBus, output: np.ndarray) -> float:
 
 def train_mixers(bus: LearnBus) -> None:
     """Fill ``bus.candidates``, ``bus.trained`` and ``bus.outputs``."""
+    assert bus.split is not None  # set by encode_data
     names = _mixer_names(bus)
     reserve = _reserve(bus)
     for position, name in enumerate(names):
@@ -101,6 +107,7 @@ def repeat_cross_validation(bus: LearnBus) -> None:
     """Repeated k-fold with the time the first round left: each further round reshuffles the
     folds and retrains every mixer; fold models join the mixer's bag, and each row's held-out
     output becomes the mean over rounds of outputs from models that never saw it."""
+    assert bus.split is not None  # set by encode_data
     if bus.split.strategy != "cross_validation":
         return
     candidates = {c.name: c for c in bus.candidates if c.name in bus.trained}
@@ -138,6 +145,7 @@ def refit_kept(bus: LearnBus) -> None:
     with the size it chose on the hold-out, when its previous fit time fits in what is left.
     Held-out outputs, calibration and importance stay those of the hold-out models, which saw
     less data, so the refit models are if anything slightly better than reported."""
+    assert bus.split is not None  # set by encode_data
     if bus.split.strategy != "holdout":
         return
     times = {c.name: c.training_time for c in bus.candidates}
@@ -153,14 +161,19 @@ def refit_kept(bus: LearnBus) -> None:
 
 def choose_ensemble(bus: LearnBus) -> None:
     """Set ``bus.weights`` (and ``bus.decision`` for classes) from held-out outputs."""
+    assert bus.y is not None and bus.split is not None and bus.task is not None  # set by earlier phases
     y = bus.y[bus.split.evaluation_rows]
     if bus.options.ensemble:
         bus.weights = greedy_ensemble(bus.outputs, y, bus.task)
     else:
-        best = max((c for c in bus.candidates if c.name in bus.outputs), key=lambda c: c.performance)
+        # Every candidate with outputs was scored when it was trained, so performance is set.
+        best = max((c for c in bus.candidates if c.name in bus.outputs),
+                   key=lambda c: cast(float, c.performance))
         bus.weights = {best.name: 1.0}
     for candidate in bus.candidates:
         candidate.selected = candidate.name in bus.weights
+        if candidate.name in bus.trained:
+            candidate.settings = bus.trained[candidate.name].settings()
     if bus.task.is_classification:
         blended = blend(bus.outputs, bus.weights)
         bus.decision = tune_decision(blended, y, bus.task) if bus.options.tune_threshold else DecisionRule()

@@ -78,7 +78,7 @@ class SentenceTextEncoder(ColumnEncoder):
         embedding = embed(values.astype(str).tolist(), target.deadline)
         self.uses_embedding = embedding is not None
         self.feature_names = list(self.tfidf.feature_names)
-        if not self.uses_embedding:
+        if embedding is None:  # same as ``not self.uses_embedding``, spelled so mypy narrows it
             return ngrams
         self.feature_names += [f"{self.column}:sentence_{i}" for i in range(embedding.shape[1])]
         return sp.hstack([ngrams, sp.csr_matrix(embedding)], format="csr", dtype="float32")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,6 +48,10 @@ class Mixer:
         """Per-row, per-column contributions (rows x columns)."""
         raise NotImplementedError
 
+    def settings(self) -> dict:
+        """What this mixer chose for itself while fitting (parameters, rounds), for DESCRIBE."""
+        return {}
+
     def refit(self, x: Matrix, y: np.ndarray, deadline: float, threads: int) -> Mixer | None:
         """A copy trained on all of ``x`` with the settings this fit chose on held-out rows, or
         None when this mixer cannot (it needs held-out rows to know when to stop) or runs out of time."""
@@ -77,3 +83,15 @@ class BaggedMixer(Mixer):
 
     def contributions(self, x: Matrix, groups: sp.csr_matrix, classes: np.ndarray | None) -> np.ndarray:
         return np.mean([member.contributions(x, groups, classes) for member in self.members], axis=0)
+
+    def settings(self) -> dict:
+        """Members' settings merged: a number by its median, anything else by how often each value was chosen."""
+        each = [member.settings() for member in self.members]
+        merged: dict = {"members": len(self.members)}
+        for key in each[0]:
+            values = [s.get(key) for s in each]
+            if all(isinstance(v, int | float) for v in values):
+                merged[key] = float(np.median(cast(list[float], values)))  # all() does not narrow
+            else:
+                merged[key] = dict(Counter(str(v) for v in values))
+        return merged

@@ -1,9 +1,10 @@
-"""Gradient-boosted trees (LightGBM) mixer."""
+"""Gradient-boosted trees (LightGBM) mixer: a small search over parameter sets within its budget."""
 
 from __future__ import annotations
 
 import copy
 import time
+from typing import cast
 
 import lightgbm as lgb
 import numpy as np
@@ -18,13 +19,34 @@ _MAX_ROUNDS = 3000
 # few hundred carry nearly all of the signal (the rest refine residuals).
 _EXPLAIN_TREES = 200
 _PATIENCE = 100
+_OCCLUSION_ROWS = 1024  # rows made dense at a time when explaining linear trees
 _SMALL_BATCH = 2000  # below this many rows, prediction threads cost more than they save
+# A further parameter set is tried only when its expected time (the slowest so far, times this
+# margin) fits before the deadline: the default set always trains, the search never overruns.
+_TRY_MARGIN = 1.5
+
+# Variations on the size-scaled defaults, in the order they are tried. Each answers a shape of
+# data the defaults fit poorly; held-out loss decides, so a variation that does not help costs
+# only its training time.
+VARIATIONS: tuple[tuple[str, dict], ...] = (
+    ("default", {}),
+    # Piecewise-linear targets (a price that is a rate times a size): a linear model in each
+    # leaf fits in a few trees what constant leaves approximate with thousands of steps. Every
+    # tree sees every column: a leaf's linear model only uses columns its tree could split on.
+    ("linear_trees", {"linear_tree": True, "linear_lambda": 0.1, "feature_fraction": 1.0}),
+    # Small or noisy tables: few shallow, heavily regularised trees on column subsets.
+    ("regularised", {"num_leaves": 7, "min_data_in_leaf": 10, "feature_fraction": 0.5, "lambda_l2": 10.0,
+                     "learning_rate": 0.03}),
+    # Interaction-rich tables: more leaves, smaller leaves.
+    ("deep", {"num_leaves": 127, "min_data_in_leaf": 5, "learning_rate": 0.03}),
+)
 
 
 class LightGBMMixer(Mixer):
     """LightGBM with early stopping on held-out loss; leaves and learning rate scale with data size."""
 
     name = "LightGBM"
+    tried: dict[str, float]  # parameter set name -> its best held-out loss (set by fit)
 
     def _params(self, data: TrainingData) -> dict:
         n = data.x_train.shape[0]
@@ -50,24 +72,45 @@ class LightGBMMixer(Mixer):
         return params
 
     def fit(self, data: TrainingData, deadline: float) -> None:
-        self.task = data.task
-        self.params, self.n_train = self._params(data), data.x_train.shape[0]
-        train = lgb.Dataset(data.x_train, data.y_train, free_raw_data=True)
+        self.task, self.n_train = data.task, data.x_train.shape[0]
+        self.feature_mean = np.asarray(data.x_train.mean(axis=0), dtype=np.float64).ravel()
+        base = self._params(data)
+        best_loss, slowest, self.tried = np.inf, 0.0, {}
+        for name, variation in VARIATIONS:
+            if self.tried and time.monotonic() + slowest * _TRY_MARGIN > deadline:
+                break
+            started = time.monotonic()
+            params = {**base, **variation}
+            booster, losses = self._train(params, data, deadline)
+            slowest = max(slowest, time.monotonic() - started)
+            loss = float(np.min(losses))
+            self.tried[name] = round(loss, 6)
+            if loss < best_loss:
+                best_loss, self.variation, self.params = loss, name, params
+                self.booster, self.best_iteration = booster, int(np.argmin(losses)) + 1
+
+    @staticmethod
+    def _train(params: dict, data: TrainingData, deadline: float) -> tuple[lgb.Booster, list]:
+        """One early-stopped training run; returns the booster and its held-out loss per round.
+        Datasets are built per run: LightGBM binds some parameters (linear_tree) to them."""
+        train = lgb.Dataset(data.x_train, data.y_train)
         valid = lgb.Dataset(data.x_valid, data.y_valid, reference=train)
         history: dict = {}
 
         def stop_at_deadline(env: lgb.callback.CallbackEnv) -> None:
             if time.monotonic() > deadline:
-                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
+                # The list is only None for before-iteration callbacks; this one runs after each round.
+                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
         booster = lgb.train(
-            self.params, train, num_boost_round=_MAX_ROUNDS, valid_sets=[valid], valid_names=["valid"],
+            params, train, num_boost_round=_MAX_ROUNDS, valid_sets=[valid], valid_names=["valid"],
             callbacks=[lgb.early_stopping(_PATIENCE, verbose=False), lgb.record_evaluation(history),
                        stop_at_deadline],
         )
-        losses = next(iter(history["valid"].values()))
-        self.best_iteration = int(np.argmin(losses)) + 1
-        self.booster = booster
+        return booster, next(iter(history["valid"].values()))
+
+    def settings(self) -> dict:
+        return {"parameters": self.variation, "rounds": self.best_iteration}
 
     def refit(self, x: Matrix, y: np.ndarray, deadline: float, threads: int) -> LightGBMMixer | None:
         """Retrain on every row for the early-stopped number of rounds, scaled by the growth in
@@ -92,21 +135,49 @@ class LightGBMMixer(Mixer):
         return 1 if x.shape[0] < _SMALL_BATCH else 0
 
     def predict(self, x: Matrix) -> np.ndarray:
-        out = self.booster.predict(x, num_iteration=self.best_iteration, num_threads=self._threads(x))
+        # Plain predictions are always dense (only pred_contrib on sparse input returns sparse).
+        out = cast(np.ndarray, self.booster.predict(x, num_iteration=self.best_iteration,
+                                                    num_threads=self._threads(x)))
         if self.task.kind == BINARY:
             return np.column_stack([1.0 - out, out])
         return out
 
     def contributions(self, x: Matrix, groups: sp.csr_matrix, classes: np.ndarray | None) -> np.ndarray:
+        if self.params.get("linear_tree"):
+            return per_class(self._occlusion(x, groups), classes, self.task.n_classes)
         raw = self.booster.predict(x, num_iteration=min(self.best_iteration, _EXPLAIN_TREES), pred_contrib=True,
                                    num_threads=self._threads(x))
         if isinstance(raw, list):  # sparse input, multiclass: one sparse matrix per class
             raw = np.stack([m.toarray() for m in raw], axis=2)
         elif sp.issparse(raw):
-            raw = raw.toarray()
+            raw = cast(sp.csr_matrix, raw).toarray()  # scipy is untyped: issparse does not narrow
         n_features = groups.shape[0]
         if self.task.kind == MULTICLASS and raw.ndim == 2:
             raw = raw.reshape(raw.shape[0], self.task.n_classes, n_features + 1).transpose(0, 2, 1)
         raw = raw[:, :n_features] if raw.ndim == 2 else raw[:, :n_features, :]
         picked = per_class(raw, classes, self.task.n_classes)
         return np.asarray(picked @ groups)
+
+    def _occlusion(self, x: Matrix, groups: sp.csr_matrix) -> np.ndarray:
+        """LightGBM has no TreeSHAP for linear trees: a column's contribution is how far the raw
+        output (log-odds for classes) moves when its features are set to their training means.
+        Shaped (rows, columns) or (rows, columns, classes)."""
+        by_column = groups.tocsc()
+        chunks = []
+        for start in range(0, x.shape[0], _OCCLUSION_ROWS):
+            part = x[start : start + _OCCLUSION_ROWS]
+            dense = (cast(sp.csr_matrix, part).toarray() if sp.issparse(part)
+                     else np.array(part, dtype=np.float64))
+            full = self._raw(dense)
+            moved = []
+            for column in range(by_column.shape[1]):
+                features = by_column[:, column].nonzero()[0]
+                occluded = dense.copy()
+                occluded[:, features] = self.feature_mean[features]
+                moved.append(full - self._raw(occluded))
+            chunks.append(np.stack(moved, axis=1))
+        return np.concatenate(chunks) if chunks else np.zeros((0, groups.shape[1]))
+
+    def _raw(self, x: np.ndarray) -> np.ndarray:
+        return cast(np.ndarray, self.booster.predict(x, num_iteration=self.best_iteration, raw_score=True,
+                                                     num_threads=self._threads(x)))  # dense x: dense output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,7 +75,7 @@ class LinearMixer(Mixer):
         coef = self._coefficients()
         per_output = []
         for k in range(coef.shape[0]):
-            scaled = x.multiply(coef[k]).tocsr() if sp.issparse(x) else x * coef[k]
+            scaled = cast(sp.csr_matrix, x).multiply(coef[k]).tocsr() if sp.issparse(x) else x * coef[k]
             # Relative to the average training row, so a column at its mean contributes nothing.
             grouped = scaled @ groups
             grouped = grouped.toarray() if sp.issparse(grouped) else np.asarray(grouped)
