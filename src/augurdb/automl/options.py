@@ -18,8 +18,8 @@ class LearnOptions:
 
     mixers: names of the mixers to try (default: all); encoders: column -> encoder name;
     ignore_columns: columns to leave out; confidence_level: nominal coverage of the intervals
-    (default 0.9); tune_threshold: tune the class decision rule for balanced accuracy (default
-    true); ensemble: allow a weighted ensemble rather than the single best mixer (default true);
+    (default 0.9); tune_threshold: decide classes for balanced accuracy (class-share rule, tuned
+    on held-out rows where that is better beyond noise; default true; false: argmax); ensemble: allow a weighted ensemble rather than the single best mixer (default true);
     threads: CPU threads for training (default: the cores this process may use).
     """
 
