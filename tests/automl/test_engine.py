@@ -219,3 +219,16 @@ def test_hold_out_tables_refit_kept_mixers_on_every_row():
     info = predictor.describe("info").iloc[0]
     assert info["validation"] == "holdout" and json.loads(info["refitted_on_all_rows"])
     assert predictor.accuracy > 0.7
+
+
+def test_accuracy_functions_reported_and_checked_against_the_task():
+    frame = regression_frame()
+    predictor = learn(frame, "y", time_budget=3,
+                      options={**FAST, "accuracy_functions": ["mean_absolute_error", "r2_score"]})
+    accuracies = json.loads(predictor.describe("info")["accuracies"].iloc[0])
+    assert set(accuracies) == {"r2_score", "mean_absolute_error"}
+    assert accuracies["mean_absolute_error"] > 0
+    with pytest.raises(AutoMLError, match="f1_score does not apply"):
+        learn(frame, "y", time_budget=3, options={**FAST, "accuracy_functions": ["f1_score"]})
+    with pytest.raises(AutoMLError, match="unknown accuracy function"):
+        learn(frame, "y", time_budget=3, options={"accuracy_functions": ["bogus"]})

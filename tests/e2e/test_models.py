@@ -94,6 +94,32 @@ def test_describe_shows_candidates_features_and_importance(server: RunningServer
     assert sum(int(c["selected"]) for c in candidates) >= 1
 
 
+def test_lightwood_tutorial_using_keys_run_unchanged(server: RunningServer, rentals: pd.DataFrame) -> None:
+    """MindsDB's "tuning the Lightwood engine" form: encoders.<col>.module, model.args submodels,
+    accuracy_functions; Lightwood-only args are accepted without effect."""
+    query(server, "CREATE MODEL mindsdb.rentals_lightwood FROM files (SELECT * FROM rentals_train) "
+                  "PREDICT rental_price USING "
+                  "encoders.location.module = 'CategoricalAutoEncoder', "
+                  "encoders.rental_price.module = 'NumericEncoder', "
+                  "encoders.rental_price.args.positive_domain = 'True', "
+                  "model.args = '{\"submodels\": [{\"module\": \"LightGBM\", "
+                  "\"args\": {\"stop_after\": 12, \"fit_on_dev\": true}}]}', "
+                  "accuracy_functions = \"['r2_score', 'mean_absolute_error']\", time_budget = 5")
+    model = wait_for_model(server, "rentals_lightwood")
+    assert model["STATUS"] == "complete", model["ERROR"]
+    accuracies = json.loads(query(server, "DESCRIBE rentals_lightwood.info")[0]["accuracies"])
+    assert set(accuracies) == {"r2_score", "mean_absolute_error"} and accuracies["r2_score"] > 0.99
+    assert {c["name"] for c in query(server, "DESCRIBE rentals_lightwood.model")} == {"LightGBM"}
+    features = {f["column"]: f for f in query(server, "DESCRIBE rentals_lightwood.features")}
+    assert features["location"]["encoder"] == "CategoricalEncoder"
+    with mysql(server) as con, con.cursor() as cur:
+        with pytest.raises(pymysql.err.MySQLError) as error:
+            cur.execute("CREATE MODEL rentals_forest FROM files (SELECT * FROM rentals_train) PREDICT rental_price "
+                        "USING model.args = '{\"submodels\": [{\"module\": \"RandomForest\"}]}'")
+        assert error.value.args[0] == 1210 and "RandomForest" in error.value.args[1]
+    assert not query(server, "SELECT * FROM models WHERE name = 'rentals_forest'")
+
+
 def test_models_table_has_mindsdb_columns(server: RunningServer, rentals: pd.DataFrame) -> None:
     row = query(server, "SELECT * FROM mindsdb.models WHERE name = 'rentals'")[0]
     for column in ("NAME", "ENGINE", "PROJECT", "ACTIVE", "VERSION", "STATUS", "ACCURACY", "PREDICT",

@@ -62,6 +62,7 @@ class LearnBus:
     # Analysis
     conformal: RegressionConformal | ClassificationConformal | None = None
     accuracy: float = float("nan")
+    accuracies: dict[str, float] = field(default_factory=dict)  # primary metric + accuracy_functions
     importances: dict[str, float] = field(default_factory=dict)
     model: TrainedModel | None = None
 

@@ -13,7 +13,8 @@ ATTRIBUTES = ("info", "features", "model", "ensemble")
 
 
 def _info(model: TrainedModel) -> pd.DataFrame:
-    accuracies = {model.task.metric_name: round(model.accuracy, 6)}
+    # Models saved before accuracy_functions existed carry only the primary metric.
+    accuracies = getattr(model, "accuracies", None) or {model.task.metric_name: round(model.accuracy, 6)}
     return pd.DataFrame([{
         "accuracies": json.dumps(accuracies),
         "column_importances": json.dumps(model.importances),

@@ -21,7 +21,7 @@ from .model import TrainedModel
 from .parsing import as_text, parse_quantity
 from .selection import DecisionRule, blend
 from .splits import make_split
-from .tasks import BINARY, MULTICLASS, REGRESSION, Task
+from .tasks import BINARY, EXTRA_METRICS, MULTICLASS, REGRESSION, Task
 from .trainer import choose_ensemble, refit_kept, repeat_cross_validation, train_mixers
 from .type_inference import infer_column, infer_types, override_type
 from .vectorizer import vectorize
@@ -92,6 +92,10 @@ def generate_stats(bus: LearnBus) -> None:
         target_stats = override_type(target_stats, bus.dtype_dict[bus.target], bus.data[bus.target])
     bus.stats[bus.target] = _retype_target(target_stats, bus.data[bus.target])
     bus.task = _target_task(bus.stats[bus.target])
+    for metric in bus.options.accuracy_functions:
+        if EXTRA_METRICS[metric][0] != bus.task.is_classification:
+            raise AutoMLError(f"accuracy function {metric} does not apply to {bus.target!r}, "
+                              f"a {'class' if bus.task.is_classification else 'numeric'} target")
     for name, stats in bus.stats.items():
         if name == bus.target:
             continue
@@ -152,6 +156,11 @@ def encode_data(bus: LearnBus) -> None:
     # Trained encoders (RNNEncoder) may use up to a quarter of the budget.
     deadline = time.monotonic() + _ENCODER_SHARE * bus.seconds_left()
     target = TargetView(bus.y[fit_rows], bus.task.n_classes, bus.seed, deadline)
+    # The target's type decides the task (dtype_dict changes it), so an encoder named for the
+    # target, as Lightwood tutorials do, has nothing to do and is accepted.
+    unknown = sorted(set(bus.options.encoders) - set(bus.input_columns) - {bus.target})
+    if unknown:
+        raise AutoMLError(f"encoders names columns that are not model inputs: {unknown}")
     blocks = []
     for name in bus.input_columns:
         encoder = make_encoder(bus.stats[name], bus.options.encoders.get(name))
@@ -161,9 +170,6 @@ def encode_data(bus: LearnBus) -> None:
                                                                fit_rows, other_rows)
         bus.encoders[name] = encoder
         blocks.append(block)
-    unknown = sorted(set(bus.options.encoders) - set(bus.input_columns))
-    if unknown:
-        raise AutoMLError(f"encoders names columns that are not model inputs: {unknown}")
     bus.layout = FeatureLayout.from_encoders(bus.encoders)
     bus.x = assemble(blocks)
     bus.values = {}  # encoded now; free the canonical copies
@@ -200,11 +206,15 @@ def analyse(bus: LearnBus) -> None:
     blended = blend(bus.outputs, bus.weights)
     if bus.task.is_classification:
         assert bus.decision is not None  # choose_ensemble tunes one for classes
-        bus.accuracy = bus.task.score(y, bus.decision.decide(blended))
+        predicted = bus.decision.decide(blended)
         bus.conformal = ClassificationConformal.calibrate(blended, y)
     else:
-        bus.accuracy = bus.task.score(y, blended)
+        predicted = blended
         bus.conformal = RegressionConformal.calibrate(bus.x[rows], y, blended, float(np.std(bus.y)), bus.seed)
+    bus.accuracy = bus.task.score(y, predicted)
+    bus.accuracies = {bus.task.metric_name: round(bus.accuracy, 6)}
+    bus.accuracies.update({name: round(float(EXTRA_METRICS[name][1](y, predicted)), 6)
+                           for name in bus.options.accuracy_functions})
     kept = {name: bus.trained[name] for name in bus.weights}
 
     def score(x, y_rows):
@@ -226,7 +236,7 @@ def _build_model(bus: LearnBus, kept: dict) -> TrainedModel:
         input_columns=bus.input_columns, ignored=bus.ignored, encoders=bus.encoders, layout=bus.layout,
         mixers=kept, weights=bus.weights, decision=bus.decision or (DecisionRule() if bus.task.is_classification else None),
         conformal=bus.conformal, confidence_level=bus.options.confidence_level, accuracy=float(bus.accuracy),
-        importances=bus.importances, candidates=bus.candidates,
+        accuracies=bus.accuracies, importances=bus.importances, candidates=bus.candidates,
         info={"training_rows": int(len(bus.y)), "target_null_rows_dropped": int(bus.target_null_rows),
               "validation": bus.split.strategy, "cv_rounds": bus.cv_rounds,
               "refitted_on_all_rows": json.dumps(sorted(bus.refitted)), "time_budget": round(bus.budget, 3)},

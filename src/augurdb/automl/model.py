@@ -48,3 +48,4 @@ class TrainedModel:
     importances: dict[str, float]
     candidates: list[CandidateReport]
     info: dict = field(default_factory=dict)
+    accuracies: dict[str, float] = field(default_factory=dict)  # metric name -> held-out value

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .errors import AutoMLError
 from .mixers import MIXERS
+from .tasks import EXTRA_METRICS
 
 MIN_BUDGET = 2.0
 MAX_DEFAULT_BUDGET = 600.0
@@ -20,7 +21,8 @@ class LearnOptions:
     ignore_columns: columns to leave out; confidence_level: nominal coverage of the intervals
     (default 0.9); tune_threshold: decide classes for balanced accuracy (class-share rule, tuned
     on held-out rows where that is better beyond noise; default true; false: argmax); ensemble: allow a weighted ensemble rather than the single best mixer (default true);
-    threads: CPU threads for training (default: the cores this process may use).
+    threads: CPU threads for training (default: the cores this process may use);
+    accuracy_functions: further held-out metrics to report (names in tasks.EXTRA_METRICS).
     """
 
     mixers: tuple[str, ...] = tuple(MIXERS)
@@ -30,6 +32,7 @@ class LearnOptions:
     tune_threshold: bool = True
     ensemble: bool = True
     threads: int = 0
+    accuracy_functions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,12 @@ def parse_learn_options(options: dict | None) -> LearnOptions:
     for name in ("tune_threshold", "ensemble"):
         if name in options:
             values[name] = _flag(name, options[name])
+    if "accuracy_functions" in options:
+        metrics = _names("accuracy_functions", options["accuracy_functions"])
+        unknown = sorted(set(metrics) - set(EXTRA_METRICS))
+        if unknown:
+            raise AutoMLError(f"unknown accuracy function(s) {unknown}; valid: {sorted(EXTRA_METRICS)}")
+        values["accuracy_functions"] = metrics
     if "threads" in options:
         threads = options["threads"]
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:

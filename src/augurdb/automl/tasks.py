@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, r2_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    mean_squared_error,
+    precision_score,
+    r2_score,
+    recall_score,
+)
 
 REGRESSION, BINARY, MULTICLASS = "regression", "binary", "multiclass"
 
@@ -39,3 +50,18 @@ class Task:
             picked = np.clip(output[np.arange(len(y_true)), y_true.astype(int)], 1e-7, 1.0)
             return float(-np.mean(np.log(picked)))
         return float(np.mean((y_true - output) ** 2))
+
+
+_MACRO = {"average": "macro", "zero_division": 0}
+# Held-out metrics a user may ask for besides the primary one (Lightwood's ``accuracy_functions``):
+# name -> (applies to classes?, metric of point predictions). Class metrics average over classes.
+EXTRA_METRICS: dict[str, tuple[bool, Callable[[np.ndarray, np.ndarray], float]]] = {
+    "r2_score": (False, r2_score),
+    "mean_absolute_error": (False, mean_absolute_error),
+    "mean_squared_error": (False, mean_squared_error),
+    "balanced_accuracy_score": (True, balanced_accuracy_score),
+    "accuracy_score": (True, accuracy_score),
+    "f1_score": (True, partial(f1_score, **_MACRO)),
+    "precision_score": (True, partial(precision_score, **_MACRO)),
+    "recall_score": (True, partial(recall_score, **_MACRO)),
+}

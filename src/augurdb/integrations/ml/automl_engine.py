@@ -9,10 +9,20 @@ from typing import Any
 import pyarrow as pa
 
 from augurdb.errors import WrongArguments
+from augurdb.integrations.ml import lightwood_using
 from augurdb.integrations.ml.base import EngineCapabilities, ProgressFn, TrainingResult
 
 # USING keys this adapter reads itself; everything else goes to automl.learn(options=...).
 _LEARN_ARGS = {"time_budget", "dtype_dict", "seed"}
+
+
+def _learn_options(options: dict[str, Any]) -> dict[str, Any]:
+    """USING keys for automl.learn(options=...), Lightwood's spellings translated."""
+    from augurdb.automl.encoders import ENCODERS
+    from augurdb.automl.mixers import MIXERS
+
+    rest = {k: v for k, v in options.items() if k not in _LEARN_ARGS}
+    return lightwood_using.translate(rest, set(ENCODERS), set(MIXERS))
 
 
 class AutoMLEngine:
@@ -26,7 +36,7 @@ class AutoMLEngine:
         from augurdb.automl.options import parse_learn_options
 
         try:
-            parse_learn_options({k: v for k, v in options.items() if k not in _LEARN_ARGS})
+            parse_learn_options(_learn_options(options))
         except AutoMLError as error:
             raise WrongArguments(f"[automl] {error}") from None
         budget = options.get("time_budget")
@@ -40,7 +50,7 @@ class AutoMLEngine:
               progress: ProgressFn) -> TrainingResult:
         from augurdb.automl import learn
 
-        extra = {k: v for k, v in options.items() if k not in _LEARN_ARGS}
+        extra = _learn_options(options)
         predictor = learn(
             data.to_pandas(), target,
             time_budget=options.get("time_budget"),
