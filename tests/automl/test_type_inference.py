@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from augurdb.automl.parsing import parse_quantity
-from augurdb.automl.type_inference import infer_types
+from augurdb.automl.type_inference import infer_column, infer_types
 
 from .conftest import dataset
 
@@ -43,10 +43,16 @@ def test_rules_on_a_synthetic_table():
 
 
 def test_quantity_strings_parse():
-    values = pd.Series(["$1,200", "640,56", "1.200,5", "15%", "12 kg", "-3.5", None, "n/a"])
+    values = pd.Series(["$1,200", "640,56", "1.200,5", "15%", "12 kg", "-3.5", "USD 30", None, "n/a",
+                        "room 3 of the west wing", "note number 12 about things"])
     parsed = parse_quantity(values).tolist()
-    assert parsed[:6] == [1200.0, 640.56, 1200.5, 15.0, 12.0, -3.5]
-    assert np.isnan(parsed[6]) and np.isnan(parsed[7])
+    assert parsed[:7] == [1200.0, 640.56, 1200.5, 15.0, 12.0, -3.5, 30.0]
+    assert all(np.isnan(v) for v in parsed[7:])  # text that merely contains a number is not a quantity
+
+
+def test_text_with_a_number_in_it_is_text():
+    notes = pd.Series([f"free text note number {i} about things" for i in range(40)])
+    assert infer_column("notes", notes).dtype == "short_text"
 
 
 def test_dtype_dict_overrides_and_validates():
@@ -75,7 +81,7 @@ def test_real_tables_typed_fast():
 def test_small_batches_parse_like_large_ones():
     from augurdb.automl.parsing import parse_quantity_small
 
-    values = ["$1,200", "640,56", "1.200,5", "15%", "12 kg", "-3.5", None, "n/a", 7, 2.5]
+    values = ["$1,200", "640,56", "1.200,5", "15%", "12 kg", "-3.5", None, "n/a", 7, 2.5, "room 3 of 9"]
     small = parse_quantity_small(values)
     large = parse_quantity(pd.Series(values, dtype=object)).to_numpy()
     assert np.allclose(small, large, equal_nan=True)

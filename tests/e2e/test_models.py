@@ -181,6 +181,14 @@ def test_wrong_source_query_fails_at_create_and_writes_nothing(server: RunningSe
             cur.execute("CREATE MODEL broken FROM files (SELECT * FROM rentals_train) PREDICT rental_price "
                         "USING nonsense = 1")
         assert "nonsense" in error.value.args[1]
+        # Checked against the data before a worker starts: columns options name, metrics vs the target.
+        for using, message in (("encoders = {'nope': 'NumericEncoder'}", "not in the data: ['nope']"),
+                               ("dtype_dict = {'Sqft': 'integer'}", "not in the data: ['Sqft']"),
+                               ("accuracy_functions = ['f1_score']", "f1_score does not apply")):
+            with pytest.raises(pymysql.err.MySQLError) as error:
+                cur.execute(f"CREATE MODEL broken FROM files (SELECT * FROM rentals_train) PREDICT rental_price "
+                            f"USING {using}")
+            assert error.value.args[0] == 1210 and message in error.value.args[1], error.value.args
         with pytest.raises(pymysql.err.MySQLError) as error:
             cur.execute("CREATE MODEL rentals FROM files (SELECT * FROM rentals_train) PREDICT rental_price")
         assert "already exists" in error.value.args[1]

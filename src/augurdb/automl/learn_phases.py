@@ -21,35 +21,24 @@ from .model import TrainedModel
 from .parsing import as_text, parse_quantity
 from .selection import DecisionRule, blend
 from .splits import make_split
-from .tasks import BINARY, EXTRA_METRICS, MULTICLASS, REGRESSION, Task
+from .tasks import BINARY, EXTRA_METRICS, MULTICLASS, Task
 from .trainer import choose_ensemble, refit_kept, repeat_cross_validation, train_mixers
-from .type_inference import infer_column, infer_types, override_type
+from .type_inference import infer_types
+from .validation import check_columns, check_metrics, is_missing, target_stats, target_task
 from .vectorizer import vectorize
 
 MIN_ROWS = 10
 _ENCODER_SHARE = 0.25
 
 
-def _is_missing(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series):
-        return as_text(series).isna()
-    return series.isna()
-
-
 def extract_data(bus: LearnBus) -> None:
     """DataExtractor: check the table and target, drop rows whose target is missing (counted)."""
     if not isinstance(bus.raw, pd.DataFrame):
         raise AutoMLError("training data must be a pandas DataFrame")
-    if bus.target not in bus.raw.columns:
-        raise AutoMLError(f"target column {bus.target!r} is not in the data; columns: {list(bus.raw.columns)}")
     if bus.raw.columns.duplicated().any():
         raise AutoMLError(f"duplicate column names: {sorted(set(bus.raw.columns[bus.raw.columns.duplicated()]))}")
-    unknown = sorted(set(bus.options.ignore_columns) - set(bus.raw.columns))
-    if unknown:
-        raise AutoMLError(f"ignore_columns names columns that are not in the data: {unknown}")
-    if bus.target in bus.options.ignore_columns:
-        raise AutoMLError(f"the target {bus.target!r} cannot be ignored")
-    missing = _is_missing(bus.raw[bus.target])
+    check_columns(list(bus.raw.columns), bus.target, bus.options, bus.dtype_dict)
+    missing = is_missing(bus.raw[bus.target])
     bus.target_null_rows = int(missing.sum())
     bus.data = bus.raw.loc[~missing.to_numpy()].reset_index(drop=True)
     if len(bus.data) < MIN_ROWS:
@@ -59,43 +48,15 @@ def extract_data(bus: LearnBus) -> None:
         )
 
 
-def _target_task(stats) -> Task:
-    if stats.dtype in ct.CLASS_TYPES:
-        n_classes = stats.n_unique
-        return Task(BINARY if n_classes == 2 else MULTICLASS, n_classes)
-    if stats.dtype in ct.NUMERIC_TYPES:
-        return Task(REGRESSION)
-    raise AutoMLError(
-        f"cannot predict {stats.name!r}: it looks like {stats.dtype} ({stats.reason}); targets must be numbers or "
-        f"classes — set dtype_dict={{{stats.name!r}: 'categorical'}} to predict it as a class"
-    )
-
-
-def _retype_target(stats, series: pd.Series):
-    """A target is never dropped: unique numbers are regressed, constant targets are an error."""
-    if stats.dtype == ct.CONSTANT:
-        raise AutoMLError(f"target {stats.name!r} has a single value ({stats.reason}): nothing to learn")
-    if stats.dtype == ct.IDENTIFIER and parse_quantity(series).notna().mean() > 0.95:
-        stats.dtype = ct.INTEGER if stats.is_integer else ct.FLOAT
-        stats.reason = "numbers, distinct in every row"
-    return stats
-
-
 def generate_stats(bus: LearnBus) -> None:
     """StatsGenerator: infer every column's type, decide inputs, ignored columns and the task."""
     assert bus.data is not None  # set by extract_data
     overrides = {k: v for k, v in bus.dtype_dict.items() if k != bus.target}
     features = bus.data.drop(columns=[bus.target])
     bus.stats = infer_types(features, overrides)
-    target_stats = infer_column(bus.target, bus.data[bus.target])
-    if bus.target in bus.dtype_dict:
-        target_stats = override_type(target_stats, bus.dtype_dict[bus.target], bus.data[bus.target])
-    bus.stats[bus.target] = _retype_target(target_stats, bus.data[bus.target])
-    bus.task = _target_task(bus.stats[bus.target])
-    for metric in bus.options.accuracy_functions:
-        if EXTRA_METRICS[metric][0] != bus.task.is_classification:
-            raise AutoMLError(f"accuracy function {metric} does not apply to {bus.target!r}, "
-                              f"a {'class' if bus.task.is_classification else 'numeric'} target")
+    bus.stats[bus.target] = target_stats(bus.data[bus.target], bus.dtype_dict.get(bus.target))
+    bus.task = target_task(bus.stats[bus.target])
+    check_metrics(bus.options, bus.target, bus.task)
     for name, stats in bus.stats.items():
         if name == bus.target:
             continue
@@ -156,8 +117,8 @@ def encode_data(bus: LearnBus) -> None:
     # Trained encoders (RNNEncoder) may use up to a quarter of the budget.
     deadline = time.monotonic() + _ENCODER_SHARE * bus.seconds_left()
     target = TargetView(bus.y[fit_rows], bus.task.n_classes, bus.seed, deadline)
-    # The target's type decides the task (dtype_dict changes it), so an encoder named for the
-    # target, as Lightwood tutorials do, has nothing to do and is accepted.
+    # Present in the data (checked by DataExtractor) but not an input: ignored or dropped. The
+    # target's type decides the task, so an encoder named for it is accepted (see validation).
     unknown = sorted(set(bus.options.encoders) - set(bus.input_columns) - {bus.target})
     if unknown:
         raise AutoMLError(f"encoders names columns that are not model inputs: {unknown}")

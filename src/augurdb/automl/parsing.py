@@ -13,8 +13,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-# Leading currency signs / trailing units, e.g. "$1,200", "12.5 kg", "15%".
-_AFFIXES = re.compile(r"^[^\d+\-.,]+|[^\d.,]+$")
+# Leading currency signs / trailing units, e.g. "$1,200", "USD 30", "12.5 kg", "15%": short, and
+# touching the number, so a sentence that merely contains a number ("room 3 of 9") is not one.
+_AFFIXES = re.compile(r"^[^\d+\-.,]{1,4}(?=[\d+\-.,])|(?<=[\d.,])[^\d.,]{1,5}$")
 _THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _EUROPEAN = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")

@@ -106,6 +106,8 @@ def _train(session: Session, record: ModelRecord, *, replace: bool, wait: bool) 
     engine = get_engine(record.engine)
     engine.validate(record.predict, record.training_options["using"])
     data = _training_data(session, record) if engine.capabilities.needs_training_data else None
+    if data is not None:
+        engine.validate_data(data, record.predict, record.training_options["using"])
     catalog = session.instance.catalog
     old = catalog.models(project=record.project, name=record.name) if replace else []
     stored = catalog.insert_model(record, replace_existing=replace)

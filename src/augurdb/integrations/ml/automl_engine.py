@@ -46,6 +46,16 @@ class AutoMLEngine:
         if dtypes is not None and not isinstance(dtypes, dict):
             raise WrongArguments("dtype_dict must be a JSON object: {\"column\": \"type\"}")
 
+    def validate_data(self, data: pa.Table, target: str, options: dict[str, Any]) -> None:
+        from augurdb.automl import AutoMLError
+        from augurdb.automl.validation import check_learn_request
+
+        try:
+            check_learn_request(data.column_names, data.column(target).to_pandas().rename(target),
+                                options.get("dtype_dict"), _learn_options(options))
+        except AutoMLError as error:
+            raise WrongArguments(f"[automl] {error}") from None
+
     def train(self, data: pa.Table, target: str, options: dict[str, Any], artifact_dir: Path,
               progress: ProgressFn) -> TrainingResult:
         from augurdb.automl import learn

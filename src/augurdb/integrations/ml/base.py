@@ -55,6 +55,11 @@ class MLEngine(Protocol):
         """Check the USING options at CREATE time; raise WrongArguments on nonsense."""
         ...
 
+    def validate_data(self, data: pa.Table, target: str, options: dict[str, Any]) -> None:
+        """Check the options against the training rows at CREATE time, before a worker starts
+        (columns the options name, settings that do not fit the target); raise WrongArguments."""
+        ...
+
     def train(self, data: pa.Table, target: str, options: dict[str, Any], artifact_dir: Path,
               progress: ProgressFn) -> TrainingResult:
         """Learn from `data`, write the artifact into artifact_dir."""
