@@ -19,6 +19,11 @@ _MAX_ROUNDS = 3000
 # few hundred carry nearly all of the signal (the rest refine residuals).
 _EXPLAIN_TREES = 200
 _PATIENCE = 100
+# From this many training rows, a larger learning rate and at most _LARGE_ROUNDS trees: at 0.08
+# such tables early-stop past 2,500 trees, and prediction time grows with every tree (97k rows
+# of flights: 2,997 trees predict 24k rows in 7.8 s; 1,000 trees at 0.15 in 2.7 s, with test R²
+# 0.9866 against 0.9858).
+_LARGE, _LARGE_ROUNDS = 50_000, 1000
 _OCCLUSION_ROWS = 1024  # rows made dense at a time when explaining linear trees
 _SMALL_BATCH = 2000  # below this many rows, prediction threads cost more than they save
 # A further parameter set is tried only when its expected time (the slowest so far, times this
@@ -57,7 +62,7 @@ class LightGBMMixer(Mixer):
         n = data.x_train.shape[0]
         params = {
             "objective": "regression",
-            "learning_rate": 0.05 if n < 10_000 else 0.08,
+            "learning_rate": 0.05 if n < 10_000 else 0.08 if n < _LARGE else 0.15,
             "num_leaves": 15 if n < 2_000 else 31,
             "min_data_in_leaf": int(min(20, max(3, n // 100))),
             "feature_fraction": 0.8,
@@ -86,7 +91,8 @@ class LightGBMMixer(Mixer):
                 break
             started = time.monotonic()
             params = {**base, **variation}
-            booster, losses = self._train(params, data, deadline, max_rounds)
+            rounds = min(max_rounds, _LARGE_ROUNDS) if self.n_train >= _LARGE else max_rounds
+            booster, losses = self._train(params, data, deadline, rounds)
             slowest = max(slowest, time.monotonic() - started)
             loss = float(np.min(losses))
             self.tried[name] = round(loss, 6)
