@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import pickle
+import socket
 
 import numpy as np
 import pytest
@@ -34,7 +34,12 @@ def test_text_defaults_to_tfidf_and_the_sentence_encoder_needs_the_package(monke
 
 @needs_package
 def test_sentence_embedding_offline_batched_and_not_saved(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+    def no_network(*_args, **_kwargs):
+        raise AssertionError("the sentence encoder tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
     texts = np.array(["the forest is on fire", "a blaze spreads through the woods", "I love this sandwich",
                       "lunch was delicious"] * 5, dtype=object)
     encoder = make_encoder(_text_stats(), "SentenceTextEncoder")
@@ -47,7 +52,6 @@ def test_sentence_embedding_offline_batched_and_not_saved(monkeypatch):
     restored = pickle.loads(pickle.dumps(encoder))
     assert len(pickle.dumps(encoder)) < 5_000_000  # the 90 MB network is never stored with a model
     assert np.allclose(restored.transform(texts[:3]).toarray(), out[:3].toarray(), atol=1e-5)
-    assert os.environ["HF_HUB_OFFLINE"] == "1"
 
 
 @needs_package

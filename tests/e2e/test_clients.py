@@ -32,7 +32,8 @@ def test_client_probes(server: RunningServer) -> None:
                       "START TRANSACTION", "COMMIT", "ROLLBACK"):
         assert query(server, statement) == []
     assert [r["Engine"] for r in query(server, "SHOW ENGINES")] == ["augurdb"]
-    assert query(server, "SHOW CHARSET") and query(server, "SHOW COLLATION") is not None
+    assert "utf8mb4" in [r["Charset"] for r in query(server, "SHOW CHARSET")]
+    assert "utf8mb4_general_ci" in [r["Collation"] for r in query(server, "SHOW COLLATION")]
     assert query(server, "SHOW WARNINGS") == []
 
 

@@ -16,10 +16,8 @@ from tests.conftest import RunningServer, start_server
 from tests.e2e.helpers import query, upload, wait_for_model
 
 
-def test_starts_fast_and_keeps_models_files_and_projects_across_restart(tmp_path: Path, shared_data: Path) -> None:
-    started = time.monotonic()
-    server = start_server(tmp_path / "data")
-    assert time.monotonic() - started < 5  # the bar is 2 s; CI machines are noisy
+def test_keeps_models_files_and_projects_across_restart(tmp_path: Path, shared_data: Path) -> None:
+    server = start_server(tmp_path / "data")  # start-up time is measured by bench/server.py
     try:
         upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
         query(server, "CREATE PROJECT kept")
@@ -77,7 +75,8 @@ def test_server_killed_during_training_loses_nothing(tmp_path: Path, shared_data
 def _wait_until_training(server: RunningServer, name: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while query(server, f"SELECT status FROM models WHERE name = '{name}'")[0]["STATUS"] != "training":
-        assert time.monotonic() < deadline, f"training of {name} never started"
+        if time.monotonic() > deadline:
+            pytest.fail(f"training of {name} never started within {timeout} s")
         time.sleep(0.1)
 
 

@@ -113,6 +113,8 @@ class LightGBMMixer(Mixer):
                 # The list is only None for before-iteration callbacks; this one runs after each round.
                 raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
+        stop_at_deadline.order = 40  # type: ignore[attr-defined]  # after record_evaluation has kept the round
+
         booster = lgb.train(
             params, train, num_boost_round=max_rounds, valid_sets=[valid], valid_names=["valid"],
             callbacks=[lgb.early_stopping(_PATIENCE, verbose=False), lgb.record_evaluation(history),
