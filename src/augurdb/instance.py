@@ -16,6 +16,7 @@ from augurdb.catalog.store import Catalog
 from augurdb.config import Settings
 from augurdb.errors import ModelNotReady
 from augurdb.integrations.data.files import FilesIntegration
+from augurdb.integrations.data.sources import Sources
 from augurdb.integrations.ml.base import LoadedModel
 from augurdb.integrations.ml.registry import get_engine
 from augurdb.jobs.training import TrainingJobs, model_dir
@@ -78,6 +79,7 @@ class Instance:
         self.files = FilesIntegration(self.catalog, self.data_dir / "files")
         self.duckdb = _local_engine(self.data_dir)
         self.models = ModelCache(self.data_dir)
+        self.sources = Sources()
         self.jobs = TrainingJobs(self.data_dir, self.catalog, settings.training_workers)
         self.jobs.recover()
 
@@ -88,6 +90,7 @@ class Instance:
 
     def close(self) -> None:
         self.jobs.close()
+        self.sources.close()
         self.duckdb.close()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from augurdb.catalog.records import FileRecord, IntegrationRecord, ModelRecord
+from augurdb.catalog.secrets import SecretBox
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -78,6 +79,7 @@ class Catalog:
 
     def __init__(self, path: Path):
         self.path = path
+        self._secrets: SecretBox | None = None  # made on first use: most processes never read integrations
         self._local = threading.local()
         self._connection().executescript(SCHEMA)
 
@@ -123,13 +125,20 @@ class Catalog:
     # --- integrations -----------------------------------------------------------
 
     def integrations(self) -> list[IntegrationRecord]:
+        """Linked databases with their parameters decrypted (see catalog/secrets.py)."""
         rows = self._query("SELECT * FROM integrations ORDER BY name")
-        return [IntegrationRecord(r["name"], r["engine"], json.loads(r["parameters"])) for r in rows]
+        return [IntegrationRecord(r["name"], r["engine"], self._box().open(r["parameters"])) for r in rows]
 
-    def add_integration(self, record: IntegrationRecord) -> None:
+    def add_integration(self, record: IntegrationRecord, *, replace: bool = False) -> None:
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
         with self._transaction() as db:
-            db.execute("INSERT INTO integrations (name, engine, parameters, created_at) VALUES (?, ?, ?, ?)",
-                       (record.name, record.engine, json.dumps(record.parameters), time.time()))
+            db.execute(f"{verb} INTO integrations (name, engine, parameters, created_at) VALUES (?, ?, ?, ?)",
+                       (record.name, record.engine, self._box().seal(record.parameters), time.time()))
+
+    def _box(self) -> SecretBox:
+        if self._secrets is None:
+            self._secrets = SecretBox.for_data_dir(self.path.parent)
+        return self._secrets
 
     def drop_integration(self, name: str) -> None:
         with self._transaction() as db:

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from augurdb.catalog.records import IntegrationRecord
 from augurdb.errors import AlreadyExists, NotSupported, UnknownDatabase, UnknownTable, WrongArguments
 from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
 from augurdb.instance import DEFAULT_PROJECT
+from augurdb.integrations.data.registry import get_data_engine
 from augurdb.jobs.training import model_dir
 from augurdb.result import Result
 from augurdb.sql import ast
@@ -29,16 +31,57 @@ def _use(statement: exp.Use, session: Session) -> Result:
 def _create_database(statement: ast.CreateDatabase, session: Session) -> Result:
     name = statement.this
     engine = statement.args.get("engine")
-    if statement.args["kind"] != "PROJECT" and engine:
-        raise NotSupported(
-            f"There is no data engine '{engine}' in this version of augurdb: upload files with "
-            "PUT /api/files/<name> or `augurdb load`, or create a project with CREATE PROJECT")
+    if statement.args["kind"] != "PROJECT" and engine and engine.lower() != "mindsdb":
+        return _link_database(statement, session)
     existing = {n.lower() for n in st.database_names(session)}
     if name.lower() in existing:
         if statement.args.get("exists"):
             return Result.ok()
         raise AlreadyExists(f"Can't create database '{name}'; database exists", code=1007, sqlstate="HY000")
     session.instance.catalog.add_project(name)
+    return Result.ok(1)
+
+
+def _link_database(statement: ast.CreateDatabase, session: Session) -> Result:
+    """CREATE DATABASE name WITH ENGINE = '...', PARAMETERS = {...}: checked before it is stored."""
+    name = statement.this
+    catalog = session.instance.catalog
+    linked = {r.name.lower() for r in catalog.integrations()}
+    if name.lower() in {n.lower() for n in st.database_names(session)}:
+        if statement.args.get("exists"):
+            return Result.ok()
+        if not (statement.args.get("replace") and name.lower() in linked):
+            raise AlreadyExists(f"Can't create database '{name}'; database exists", code=1007, sqlstate="HY000")
+    record = _checked_record(name, statement.args["engine"], statement.args.get("parameters") or {})
+    catalog.add_integration(record, replace=bool(statement.args.get("replace")))
+    session.instance.sources.forget(name)
+    return Result.ok(1)
+
+
+def _checked_record(name: str, engine: str, parameters: dict) -> IntegrationRecord:
+    """The catalog record for a linked database whose connection works; SourceError when not."""
+    data_engine = get_data_engine(engine)
+    integration = data_engine.connect(name, parameters)
+    try:
+        integration.check()
+    finally:
+        integration.close()
+    return IntegrationRecord(name, data_engine.name, dict(parameters))
+
+
+@run_statement.register(ast.AlterDatabase)
+def _alter_database(statement: ast.AlterDatabase, session: Session) -> Result:
+    """New parameters (merged over the old ones) for a linked database, checked before they are kept."""
+    name = st.resolve_database(session, statement.this)
+    current = {r.name: r for r in session.instance.catalog.integrations()}.get(name)
+    if current is None:
+        raise WrongArguments(f"'{name}' is not a linked database: ALTER DATABASE changes the parameters "
+                             "of a database made with CREATE DATABASE ... ENGINE")
+    engine = statement.args.get("engine") or current.engine
+    parameters = {**current.parameters, **(statement.args.get("parameters") or {})}
+    record = _checked_record(name, engine, parameters)
+    session.instance.catalog.add_integration(record, replace=True)
+    session.instance.sources.forget(name)
     return Result.ok(1)
 
 
@@ -56,7 +99,10 @@ def _drop_database(statement: ast.DropDatabase, session: Session) -> Result:
     catalog = session.instance.catalog
     if name not in catalog.projects():
         catalog.drop_integration(name)
-        return Result.ok()
+        session.instance.sources.forget(name)
+        if session.database == name:
+            session.database = DEFAULT_PROJECT
+        return Result.ok(1)
     records = catalog.models(project=name)
     catalog.drop_project(name)
     for record in records:

@@ -13,7 +13,8 @@ from augurdb.executor.dispatch import run_statement
 from augurdb.executor.predict import run_predict
 from augurdb.executor.system_tables import INFORMATION_SCHEMA_TABLES, models_table
 from augurdb.planner.planner import plan_query
-from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep
+from augurdb.planner.snapshot import Snapshot
+from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan
 from augurdb.result import Result
 from augurdb.sql.compat import name_columns_as_mysql, rewrite_client_probes
 from augurdb.sql.parser import to_duckdb
@@ -32,10 +33,11 @@ def run_query(session: Session, statement: exp.Expr) -> pa.Table:
     statement = name_columns_as_mysql(rewrite_client_probes(session, statement))
     if _is_constant_select(statement):
         return session.local_sql(to_duckdb(statement))
-    return run_plan(session, plan_query(session, statement))
+    snapshot = Snapshot.take(session)
+    return run_plan(session, snapshot, plan_query(snapshot, statement))
 
 
-def run_plan(session: Session, plan: Plan) -> pa.Table:
+def run_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.Table:
     relations: dict[str, pa.Table] = {}
     cursor = None  # opened only when DuckDB has work: one-row predictions often need none
     try:
@@ -43,6 +45,8 @@ def run_plan(session: Session, plan: Plan) -> pa.Table:
             if isinstance(step, FetchStep):
                 cursor = cursor or _cursor(session, relations)
                 result = session.translate_errors(partial(_arrow, cursor, to_duckdb(step.query)))
+            elif isinstance(step, RemoteScan):
+                result = run_remote_scan(snapshot, step)
             elif isinstance(step, MaterializeStep):
                 result = _materialize(session, step)
             elif isinstance(step, PredictStep):
@@ -58,6 +62,13 @@ def run_plan(session: Session, plan: Plan) -> pa.Table:
     finally:
         if cursor is not None:
             cursor.close()
+
+
+def run_remote_scan(snapshot: Snapshot, step: RemoteScan) -> pa.Table:
+    """The rows a linked database answers for its part of the plan."""
+    source = snapshot.source(step.database)
+    assert source is not None, step.database
+    return source.scan(step.sql).read_all()
 
 
 def _arrow(cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:

@@ -11,8 +11,9 @@ import pyarrow as pa
 
 from augurdb import __version__
 from augurdb.catalog.records import ModelRecord
-from augurdb.errors import UnknownDatabase, UnknownTable
+from augurdb.errors import AugurError, UnknownDatabase, UnknownTable
 from augurdb.executor.types import arrow_type_of_dtype, data_type, is_numeric_dtype, mysql_type
+from augurdb.integrations.data.base import DataIntegration, SourceError, TableName
 
 if TYPE_CHECKING:
     from augurdb.session import Session
@@ -51,9 +52,31 @@ def resolve_database(session: Session, name: str) -> str:
     raise UnknownDatabase(f"Unknown database '{name}'")
 
 
-def tables_of(session: Session, database: str) -> list[tuple[str, str]]:
-    """(table name, table type) of one database."""
+def linked_source(session: Session, database: str) -> DataIntegration | None:
+    """The live integration of a linked database, or None for projects, files and system databases."""
+    for record in session.instance.catalog.integrations():
+        if record.name.lower() == database.lower():
+            return session.instance.sources.get(record)
+    return None
+
+
+def linked_table_name(source: DataIntegration, name: str) -> TableName:
+    """`schema.table` or `table` (in the default schema) as listed by SHOW TABLES."""
+    schema, dot, table = name.rpartition(".")
+    if dot and source.capabilities.schemas:
+        return TableName(table, schema)
+    return TableName(name, source.default_schema if source.capabilities.schemas else None)
+
+
+def tables_of(session: Session, database: str, schema: str | None = None) -> list[tuple[str, str]]:
+    """(table name, table type) of one database; a linked database's tables outside its default
+    schema are listed as schema.table."""
     database = resolve_database(session, database)
+    source = linked_source(session, database)
+    if source is not None:
+        listed = source.tables(schema)
+        return [(t.name if schema or t.schema in (None, source.default_schema) else f"{t.schema}.{t.name}", t.kind)
+                for t in listed]
     if database == INFORMATION_SCHEMA:
         return [(name.upper(), "SYSTEM VIEW") for name in INFORMATION_SCHEMA_TABLES]
     if database == FILES:
@@ -69,6 +92,9 @@ def columns_of(session: Session, database: str, name: str) -> list[tuple[str, pa
     database = resolve_database(session, database)
     if database == FILES:
         return [(f.name, f.type) for f in session.instance.files.schema(name)]
+    source = linked_source(session, database)
+    if source is not None:
+        return [(f.name, f.type) for f in source.schema(linked_table_name(source, name))]
     if database == INFORMATION_SCHEMA:
         builder = INFORMATION_SCHEMA_TABLES.get(name.lower())
         if builder is None:
@@ -85,12 +111,17 @@ def columns_of(session: Session, database: str, name: str) -> list[tuple[str, pa
 def model_columns(record: ModelRecord) -> list[tuple[str, pa.DataType]]:
     """What SELECT * FROM model returns: the prediction, its confidence and explanation, then the inputs."""
     dtypes = record.dtype_dict or {}
+    return model_output_columns(record) + [(c, arrow_type_of_dtype(dtypes.get(c))) for c in record.input_columns or []]
+
+
+def model_output_columns(record: ModelRecord) -> list[tuple[str, pa.DataType]]:
+    """The columns a model computes: a condition on one of them filters rows, on any other sets an input."""
+    dtypes = record.dtype_dict or {}
     target = record.predict
     columns = [(target, arrow_type_of_dtype(dtypes.get(target))), (f"{target}_confidence", pa.float64()),
                (f"{target}_explain", pa.string())]
     if is_numeric_dtype(dtypes.get(target)):
         columns += [(f"{target}_min", pa.float64()), (f"{target}_max", pa.float64())]
-    columns += [(c, arrow_type_of_dtype(dtypes.get(c))) for c in record.input_columns or []]
     return columns
 
 
@@ -140,7 +171,11 @@ def _schemata(session: Session) -> pa.Table:
 def _tables(session: Session) -> pa.Table:
     rows = []
     for database in database_names(session):
-        for name, kind in tables_of(session, database):
+        try:
+            listed = tables_of(session, database)
+        except SourceError:  # a linked database that is down lists no tables, the rest still answer
+            continue
+        for name, kind in listed:
             rows.append({"TABLE_CATALOG": "def", "TABLE_SCHEMA": database, "TABLE_NAME": name,
                          "TABLE_TYPE": kind, "ENGINE": None if kind == "MODEL" else "augurdb",
                          "VERSION": 10, "ROW_FORMAT": "Dynamic", "TABLE_ROWS": row_count(session, database, name),
@@ -169,7 +204,7 @@ def _columns(session: Session) -> pa.Table:
         for name, _ in tables_of(session, database):
             try:
                 columns = columns_of(session, database, name)
-            except Exception:  # a model still training has no columns yet: list it without them
+            except AugurError:  # a model still training, a linked database that is down
                 continue
             for position, (column, dtype) in enumerate(columns, start=1):
                 rows.append({"TABLE_CATALOG": "def", "TABLE_SCHEMA": database, "TABLE_NAME": name,

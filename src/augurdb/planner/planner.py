@@ -1,22 +1,37 @@
-"""Turn a bound SELECT into a Plan: fetch and predict steps, then one DuckDB query."""
+"""Turn a bound SELECT into a Plan: source scans, predictions, then one DuckDB query.
+
+The planner reads a catalog snapshot taken once per statement and builds the steps as
+data: what each linked database receives (rendered in its dialect), which models predict
+for which rows, and the local query that joins it all.
+"""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 from augurdb.errors import NotSupported
-from augurdb.executor.system_tables import model_columns
-from augurdb.planner.binder import Bound, FileTable, ModelTable, SystemTable, bind_table, cte_names
+from augurdb.executor.system_tables import model_output_columns
+from augurdb.planner.binder import (
+    Bound,
+    FileTable,
+    ModelTable,
+    NativeTable,
+    RemoteTable,
+    SystemTable,
+    bind_native,
+    bind_table,
+    cte_names,
+)
 from augurdb.planner.model_join import single_row_inputs, split_join
-from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, Step
-
-if TYPE_CHECKING:
-    from augurdb.session import Session
+from augurdb.planner.pushdown import remove_conditions, render_for_source, scan_for_table, single_source
+from augurdb.planner.snapshot import Snapshot
+from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan, Step
+from augurdb.sql import ast
 
 _PREFIX = "__augur_"
 
@@ -24,8 +39,8 @@ _PREFIX = "__augur_"
 class _Planning:
     """State of planning one statement: its steps and fresh relation names."""
 
-    def __init__(self, session: Session, query: exp.Expr):
-        self.session = session
+    def __init__(self, snapshot: Snapshot, query: exp.Expr):
+        self.snapshot = snapshot
         self.ctes = cte_names(query)
         self.cte_bodies = {cte.alias_or_name.lower(): cte.this for cte in query.find_all(exp.CTE)}
         self.steps: list[Step] = []
@@ -38,21 +53,119 @@ class _Planning:
     def bind(self, table: exp.Table) -> Bound:
         if table.name.startswith(_PREFIX) and not table.db:
             return None
-        return bind_table(self.session, table, self.ctes)
+        return bind_table(self.snapshot, table, self.ctes)
+
+    def remote_scan(self, database: str, sql: str) -> str:
+        output = self.name("scan")
+        self.steps.append(RemoteScan(output, database, sql))
+        return output
 
 
-def plan_query(session: Session, query: exp.Expr) -> Plan:
+def plan_query(snapshot: Snapshot, query: exp.Expr) -> Plan:
     """The steps that answer a SELECT (or UNION, ...) and the final local query."""
     query = query.copy()
-    planning = _Planning(session, query)
+    planning = _Planning(snapshot, query)
     query.set("predict_using", None)
     for select in reversed(list(query.find_all(exp.Select))):
         _plan_model_select(planning, select)
-    _bind_plain_tables(planning, query)
+    _drop_unused_ctes(query)
+    query = _plan_sources(planning, query)
     return Plan(tuple(planning.steps), query)
 
 
-def _bind_plain_tables(planning: _Planning, query: exp.Expr) -> None:
+def _drop_unused_ctes(query: exp.Expr) -> None:
+    """A CTE read only as the data side of a model JOIN was inlined there: nothing reads it now."""
+    referenced = {t.name.lower() for t in query.find_all(exp.Table) if not t.db}
+    for cte in list(query.find_all(exp.CTE)):
+        if cte.alias_or_name.lower() not in referenced:
+            with_ = cte.parent
+            cte.pop()
+            if isinstance(with_, exp.With) and not with_.expressions:
+                with_.pop()
+
+
+def _plan_sources(planning: _Planning, root: exp.Expr) -> exp.Expr:
+    """Send to each linked database what it can run; scan files in place; make system tables."""
+    root = _push_whole_queries(planning, root)
+    for select in list(root.find_all(exp.Select)):
+        _scan_linked_tables(planning, select)
+    for native in list(root.find_all(ast.NativeQuery)):
+        bound = bind_native(planning.snapshot, native)
+        output = planning.remote_scan(bound.database, bound.sql)
+        native.replace(_relation(output, native.alias_or_name or native.name))
+    _bind_local_tables(planning, root)
+    return root
+
+
+def _push_whole_queries(planning: _Planning, root: exp.Expr) -> exp.Expr:
+    """Every maximal query tree that one linked database can run becomes one scan of it."""
+    for node in list(root.find_all(exp.Select, exp.SetOperation)):
+        if not _attached(node, root):  # inside a tree already sent whole
+            continue
+        database = single_source(node, planning.bind)
+        if database is None:
+            continue
+        source = planning.snapshot.source(database)
+        assert source is not None
+        output = planning.remote_scan(database, render_for_source(node, planning.bind, source.dialect))
+        scan = exp.select("*").from_(_relation(output, output))
+        if node is root:
+            return scan
+        node.replace(scan)
+    return root
+
+
+def _attached(node: exp.Expr, root: exp.Expr) -> bool:
+    while node is not root:
+        if node.parent is None:
+            return False
+        node = node.parent
+    return True
+
+
+def _scan_linked_tables(planning: _Planning, select: exp.Select) -> None:
+    """Linked tables left in a mixed-source SELECT: scan each with what concerns it alone."""
+    from_ = select.args.get("from_")
+    sources = ([from_.this] if from_ else []) + [j.this for j in select.args.get("joins") or []]
+    bound = {id(s): planning.bind(s) for s in sources if isinstance(s, exp.Table)}
+    remote = [(s, b) for s in sources if isinstance(b := bound.get(id(s)), RemoteTable)]
+    if not remote:
+        return
+    owner = _column_owner(planning, sources, bound)
+    for table, table_bound in remote:
+        assert isinstance(table_bound, RemoteTable)
+        scan = scan_for_table(select, table, table_bound, owner)
+        sql = scan.select.sql(dialect=table_bound.source.dialect)
+        output = planning.remote_scan(table_bound.database, sql)
+        remove_conditions(select, scan.pushed)
+        table.replace(_relation(output, scan.alias))
+
+
+def _column_owner(planning: _Planning, sources: list[exp.Expr], bound: dict[int, Bound]):  # type: ignore[no-untyped-def]
+    """Which alias an unqualified column belongs to, from the tables' known columns."""
+    known: list[tuple[str, frozenset[str] | None]] = []
+    for source in sources:
+        b = bound.get(id(source))
+        if isinstance(b, RemoteTable):
+            columns: frozenset[str] | None = planning.snapshot.remote_columns(b.database, b.table)
+        elif isinstance(b, FileTable):
+            columns = frozenset(c["name"].lower() for c in b.record.columns)
+        else:
+            columns = None  # a subquery, a model or a relation of the plan: unknown here
+        known.append((source.alias_or_name, columns))
+
+    def owner(column: exp.Column) -> str | None:
+        if len(known) == 1:
+            return known[0][0]
+        if any(columns is None for _, columns in known):
+            return None
+        owners = [alias for alias, columns in known if columns and column.name.lower() in columns]
+        return owners[0] if len(owners) == 1 else None
+
+    return owner
+
+
+def _bind_local_tables(planning: _Planning, query: exp.Expr) -> None:
     """Files are scanned in place; system tables are materialised; models elsewhere are an error."""
     for table in list(query.find_all(exp.Table)):
         if table.name.lower() == "dual" and not table.db and isinstance(table.parent, exp.From):
@@ -62,7 +175,8 @@ def _bind_plain_tables(planning: _Planning, query: exp.Expr) -> None:
         if isinstance(bound, FileTable):
             if not table.args.get("alias"):
                 table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
-            table.set("this", planning.session.instance.files.scan_sql(bound.name))
+            path = str(bound.record.path)
+            table.set("this", exp.func("read_parquet", exp.Literal.string(path)))
             table.set("db", None)
             table.set("catalog", None)
         elif isinstance(bound, SystemTable):
@@ -71,6 +185,8 @@ def _bind_plain_tables(planning: _Planning, query: exp.Expr) -> None:
             table.replace(_relation(output, table.alias_or_name))
         elif isinstance(bound, ModelTable):
             raise NotSupported("A model can be read only in the FROM or JOIN of a SELECT")
+        elif isinstance(bound, RemoteTable | NativeTable):
+            raise NotSupported(f"'{bound.database}' cannot run this part of the query")
 
 
 def _plan_model_select(planning: _Planning, select: exp.Select) -> None:
@@ -116,11 +232,9 @@ def _plan_batch(planning: _Planning, select: exp.Select, data: exp.Expr,
         data = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(data_alias)))
     if not data_alias:
         raise NotSupported("Give the subquery joined with a model an alias: (SELECT ...) AS t")
-    outputs = {alias: {name for name, _ in model_columns(b.record)[:5]} for alias, (_, b) in models.items()}
+    outputs = {alias: {name for name, _ in model_output_columns(b.record)} for alias, (_, b) in models.items()}
     split = split_join(select, data_alias, outputs, data)
-    _bind_plain_tables(planning, split.fetch)
-    fetched = planning.name("data")
-    planning.steps.append(FetchStep(fetched, split.fetch))
+    fetched = _plan_fetch(planning, split.fetch)
 
     predicted = []
     for alias, (_, bound) in models.items():
@@ -130,6 +244,29 @@ def _plan_batch(planning: _Planning, select: exp.Select, data: exp.Expr,
         predicted.append((output, alias))
     select.set("from_", exp.From(this=_relation(fetched, data_alias)))
     select.set("joins", [_positional_join(output, alias) for output, alias in predicted])
+
+
+def _plan_fetch(planning: _Planning, fetch: exp.Select) -> str:
+    """The data side of a model JOIN: one scan when a linked database runs it all, else DuckDB."""
+    planned = _plan_sources(planning, fetch)
+    relation = _bare_relation(planned)
+    if relation is not None:  # SELECT * FROM one scan: predict from the scan itself
+        return relation
+    fetched = planning.name("data")
+    planning.steps.append(FetchStep(fetched, planned))
+    return fetched
+
+
+def _bare_relation(query: exp.Expr) -> str | None:
+    """The relation name when `query` is `SELECT * FROM <relation of the plan>` and nothing more."""
+    if not isinstance(query, exp.Select) or {k for k, v in query.args.items() if v} != {"expressions", "from_"}:
+        return None
+    source = query.args["from_"].this
+    if len(query.expressions) != 1 or not isinstance(query.expressions[0], exp.Star):
+        return None
+    if isinstance(source, exp.Table) and source.name.startswith(_PREFIX) and not source.db:
+        return str(source.name)
+    return None
 
 
 def _options_for(options: dict[str, Any], alias: str, select: exp.Select) -> dict[str, Any]:

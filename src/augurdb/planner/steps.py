@@ -17,10 +17,19 @@ from augurdb.catalog.records import ModelRecord
 
 @dataclass(frozen=True)
 class FetchStep:
-    """Rows of one data table (filters, ORDER BY and LIMIT pushed down), run locally."""
+    """Rows of the data side of a model JOIN (filters, ORDER BY and LIMIT pushed down), run by DuckDB."""
 
     output: str
-    query: exp.Select
+    query: exp.Expr
+
+
+@dataclass(frozen=True)
+class RemoteScan:
+    """One SELECT sent to a linked database, already rendered in its dialect."""
+
+    output: str
+    database: str
+    sql: str
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class PredictStep:
     empty: bool = False  # WHERE 1=0: clients probing the columns
 
 
-Step = FetchStep | MaterializeStep | PredictStep
+Step = FetchStep | RemoteScan | MaterializeStep | PredictStep
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,15 @@ class DescribeModel(exp.Expression):
 def using_of(node: exp.Expression) -> dict[str, Any]:
     """The USING options attached to a statement (empty when there are none)."""
     return dict(node.args.get("using") or {})
+
+
+class NativeQuery(exp.Expression):
+    """`db (query)` in a FROM or JOIN: the query text in the linked database's own dialect."""
+
+    arg_types = {"this": True, "query": True, "alias": False}  # this: exp.Identifier (the database)
+
+
+class AlterDatabase(exp.Expression):
+    """ALTER DATABASE name [WITH] [ENGINE = '...'] PARAMETERS = {...}: new connection parameters."""
+
+    arg_types = {"this": True, "engine": False, "parameters": False}

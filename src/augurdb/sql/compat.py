@@ -285,9 +285,11 @@ def _show_databases(session: Session, statement: exp.Show) -> pa.Table:
 
 
 def _show_tables(session: Session, statement: exp.Show) -> pa.Table:
-    db = _target_db(session, statement)
+    target = statement.args.get("db")
+    name, _, schema = (target.name if target is not None else session.database).partition(".")
+    db = st.resolve_database(session, name)
     column = f"Tables_in_{db}"
-    rows = [{column: name, "Table_type": kind} for name, kind in st.tables_of(session, db)]
+    rows = [{column: name, "Table_type": kind} for name, kind in st.tables_of(session, db, schema or None)]
     columns = [(column, pa.string())] + ([("Table_type", pa.string())] if statement.args.get("full") else [])
     return st.table(rows, columns)
 

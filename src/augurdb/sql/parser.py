@@ -41,8 +41,30 @@ class AugurParser(MySQLParser):
         "INDEXES": _show_parser("INDEX", target="FROM"),
         "FULL FIELDS": _show_parser("COLUMNS", target="FROM", full=True),
         "FIELDS": _show_parser("COLUMNS", target="FROM"),
+        # SHOW [FULL] TABLES FROM db.schema: a linked database's schema
+        "TABLES": lambda self: self._parse_show_dotted("TABLES"),
+        "FULL TABLES": lambda self: self._parse_show_dotted("TABLES", full=True),
     }
     SHOW_TRIE = new_trie(key.split(" ") for key in SHOW_PARSERS)
+
+    _dotted_names = False
+
+    def _parse_show_dotted(self, this: str, full: bool | None = None) -> exp.Show:
+        self._dotted_names = True
+        try:
+            return self._parse_show_mysql(this, full=full)
+        finally:
+            self._dotted_names = False
+
+    def _parse_id_var(self, any_token: bool = True, tokens: Any = None) -> exp.Expr | None:
+        identifier = super()._parse_id_var(any_token=any_token, tokens=tokens)
+        while self._dotted_names and identifier is not None and self._match(TokenType.DOT):
+            part = super()._parse_id_var(any_token=any_token, tokens=tokens)
+            if part is None:
+                self.raise_error("Expected a name after '.'")
+                break
+            identifier = exp.Identifier(this=f"{identifier.name}.{part.name}", quoted=identifier.args.get("quoted"))
+        return identifier
 
     # --- statement dispatch -------------------------------------------------
 
@@ -101,6 +123,34 @@ class AugurParser(MySQLParser):
             return self._parse_create_database(word, bool(replace))
         self._retreat(start)
         return super()._parse_create()
+
+    def _parse_table(self, *args: Any, **kwargs: Any) -> exp.Expr | None:  # type: ignore[override]
+        native = self._parse_native_query()
+        return native if native is not None else super()._parse_table(*args, **kwargs)
+
+    def _parse_native_query(self) -> ast.NativeQuery | None:
+        """`db (SELECT ...)`: the text between the brackets is kept as written, for the source to parse."""
+        if not (self._curr and self._next and self._curr.token_type in (TokenType.VAR, TokenType.IDENTIFIER)
+                and self._next.token_type == TokenType.L_PAREN):
+            return None
+        inner = self._tokens[self._index + 2] if self._index + 2 < len(self._tokens) else None
+        if inner is None or inner.token_type not in (TokenType.SELECT, TokenType.WITH):
+            return None
+        database = exp.to_identifier(self._curr.text, quoted=self._curr.token_type == TokenType.IDENTIFIER)
+        self._advance()
+        text = self._consume_balanced_text()[1:-1].strip()
+        return ast.NativeQuery(this=database, query=text, alias=self._parse_table_alias())
+
+    def _parse_alter(self) -> exp.Expr:  # type: ignore[override]
+        start = self._index
+        word = self._curr.text.upper() if self._curr else ""
+        if word in ("DATABASE", "SCHEMA"):
+            self._advance()
+            node = ast.AlterDatabase(this=self._name(any_token=False))
+            self._parse_engine_and_parameters(node, f"ALTER {word}")
+            return node
+        self._retreat(start)
+        return super()._parse_alter()
 
     def _parse_drop(self, exists: bool = False, kind: str | None = None) -> exp.Expr:  # type: ignore[override]
         word = self._curr.text.upper() if self._curr else ""
@@ -196,6 +246,11 @@ class AugurParser(MySQLParser):
     def _parse_create_database(self, kind: str, replace: bool) -> ast.CreateDatabase:
         exists = self._parse_exists(not_=True)
         node = ast.CreateDatabase(this=self._name(any_token=False), kind=kind, exists=exists, replace=replace)
+        self._parse_engine_and_parameters(node, f"CREATE {kind}")
+        return node
+
+    def _parse_engine_and_parameters(self, node: exp.Expr, statement: str) -> None:
+        """[WITH|USING] ENGINE = '...' [,] PARAMETERS = {...}, in either order."""
         self._match(TokenType.WITH)
         self._match(TokenType.USING)
         while self._curr and self._curr.token_type != TokenType.SEMICOLON:
@@ -205,11 +260,13 @@ class AugurParser(MySQLParser):
             if key == "ENGINE":
                 node.set("engine", str(self._parse_using_value()))
             elif key == "PARAMETERS":
-                node.set("parameters", self._parse_using_value())
+                parameters = self._parse_using_value()
+                if not isinstance(parameters, dict):
+                    self.raise_error(f"PARAMETERS in {statement} must be a JSON object {{\"key\": value, ...}}")
+                node.set("parameters", parameters)
             else:
-                self.raise_error(f"Unexpected '{key}' in CREATE {kind}: expected ENGINE or PARAMETERS")
+                self.raise_error(f"Unexpected '{key}' in {statement}: expected ENGINE or PARAMETERS")
             self._match(TokenType.COMMA)
-        return node
 
     def _parse_describe_model(self) -> ast.DescribeModel:
         parts = [self._name()]

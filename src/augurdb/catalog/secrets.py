@@ -1,0 +1,51 @@
+"""Integration parameters at rest: encrypted, so the catalog file alone reveals no password.
+
+The key is AUGURDB_SECRET_KEY (a Fernet key) when set, so it can live outside the data
+directory; otherwise a key file made once in the data directory, readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+KEY_FILE = "secret.key"
+MASK = "******"
+
+
+class SecretBox:
+    """Encrypts and decrypts integration parameters with one key."""
+
+    def __init__(self, key: bytes):
+        self._fernet = Fernet(key)
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, env_key: str | None = None) -> SecretBox:
+        key = env_key or os.environ.get("AUGURDB_SECRET_KEY")
+        if key:
+            return cls(key.encode())
+        path = data_dir / KEY_FILE
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(Fernet.generate_key())
+        return cls(path.read_bytes().strip())
+
+    def seal(self, parameters: dict[str, Any]) -> str:
+        return self._fernet.encrypt(json.dumps(parameters).encode()).decode()
+
+    def open(self, sealed: str) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self._fernet.decrypt(sealed.encode())))
+        except InvalidToken:
+            raise ValueError("the integration parameters cannot be decrypted: the secret key "
+                             "(AUGURDB_SECRET_KEY or secret.key in the data directory) has changed") from None
+
+
+def masked(parameters: dict[str, Any], secrets: frozenset[str]) -> dict[str, Any]:
+    """Parameters as shown to users: secret values replaced by ******."""
+    return {k: (MASK if k.lower() in secrets and v not in (None, "") else v) for k, v in parameters.items()}
