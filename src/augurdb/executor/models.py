@@ -133,12 +133,16 @@ def _training_data(session: Session, record: ModelRecord) -> pa.Table:
     if not record.select_data_query:
         raise WrongArguments(f"Engine '{record.engine}' learns from data: "
                              "CREATE MODEL name FROM db (SELECT ...) PREDICT column")
-    statements = parse(record.select_data_query)
-    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise WrongArguments("The training data must be one SELECT query")
-    source_session = copy.copy(session)
-    source_session.database = st.resolve_database(session, record.source or session.database)
-    data = run_query(source_session, statements[0])
+    linked = st.linked_source(session, record.source) if record.source else None
+    if linked is not None:  # MindsDB's meaning: the query is the linked database's own SQL
+        data = linked.scan(record.select_data_query).read_all()
+    else:
+        statements = parse(record.select_data_query)
+        if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+            raise WrongArguments("The training data must be one SELECT query")
+        source_session = copy.copy(session)
+        source_session.database = st.resolve_database(session, record.source or session.database)
+        data = run_query(source_session, statements[0])
     by_lower = {c.lower(): c for c in data.column_names}
     if record.predict.lower() not in by_lower:
         raise UnknownColumn(f"Unknown column '{record.predict}' to predict: the training data has "
@@ -199,8 +203,8 @@ def _describe_model(statement: ast.DescribeModel, session: Session) -> Result:
     return _describe_parts(session, list(statement.args["parts"]), model_only=True)
 
 
-@run_statement.register(exp.Describe)
-def _describe(statement: exp.Describe, session: Session) -> Result:
+def describe(statement: exp.Describe, session: Session) -> Result:
+    """DESCRIBE a model (its facts) or a table (its columns); EXPLAIN is in executor/queries.py."""
     table = statement.this
     if not isinstance(table, exp.Table):
         raise NotSupported("DESCRIBE takes a table or model name")

@@ -12,6 +12,7 @@ from sqlglot import exp
 from augurdb.executor.dispatch import run_statement
 from augurdb.executor.predict import run_predict
 from augurdb.executor.system_tables import INFORMATION_SCHEMA_TABLES, models_table
+from augurdb.planner.explain import plan_rows
 from augurdb.planner.planner import plan_query
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan
@@ -35,6 +36,19 @@ def run_query(session: Session, statement: exp.Expr) -> pa.Table:
         return session.local_sql(to_duckdb(statement))
     snapshot = Snapshot.take(session)
     return run_plan(session, snapshot, plan_query(snapshot, statement))
+
+
+@run_statement.register(exp.Describe)
+def _describe_or_explain(statement: exp.Describe, session: Session) -> Result:
+    """EXPLAIN <select> shows the plan; DESCRIBE <table or model> its columns or model facts."""
+    if not isinstance(statement.this, exp.Query):
+        from augurdb.executor.models import describe
+
+        return describe(statement, session)
+    query = name_columns_as_mysql(rewrite_client_probes(session, statement.this))
+    rows = plan_rows(plan_query(Snapshot.take(session), query))
+    names = ["step", "operator", "target", "output", "detail"]
+    return Result.rows(pa.table({n: pa.array([r[n] for r in rows], pa.string()) for n in names}))
 
 
 def run_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.Table:

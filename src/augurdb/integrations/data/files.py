@@ -10,12 +10,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlglot import exp
 
 from augurdb.catalog.records import FileRecord
 from augurdb.catalog.store import Catalog
-from augurdb.errors import UnknownTable, WrongArguments
-from augurdb.integrations.data.base import DataCapabilities
+from augurdb.errors import AlreadyExists, UnknownTable, WrongArguments
+from augurdb.integrations.data.base import DataCapabilities, WriteMode
 
 FORMATS = {"csv", "tsv", "parquet", "json", "jsonl", "ndjson"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -45,17 +44,43 @@ class FilesIntegration:
     def schema(self, table: str) -> pa.Schema:
         return pq.read_schema(self.record(table).path)
 
-    def scan_sql(self, table: str) -> exp.Expr:
-        path = str(self.record(table).path).replace("'", "''")
-        return exp.func("read_parquet", exp.Literal.string(path))
-
-    def query(self, select: exp.Select) -> pa.Table:
-        raise NotImplementedError("files are scanned in place by DuckDB")
-
     def drop_table(self, table: str) -> None:
         record = self.record(table)
         self.catalog.drop_file(record.name)
         record.path.unlink(missing_ok=True)
+
+    def write(self, name: str, data: pa.RecordBatchReader, mode: WriteMode) -> int:
+        """Write a stream as files.<name> (create, replace, or append to its rows).
+
+        The new Parquet file is written under a temporary name and renamed into place, so a
+        failure at any batch leaves the old table as it was.
+        """
+        if not _NAME.match(name):
+            raise WrongArguments(f"Invalid table name {name!r}: use letters, digits and _ (max 64)")
+        existing = self.catalog.file(name) or self.catalog.file(name.lower())
+        if existing is not None and mode == "create":
+            raise AlreadyExists(f"Table 'files.{name}' already exists")
+        name = existing.name if existing is not None else name
+        schema = pq.read_schema(existing.path) if existing is not None and mode == "append" else data.schema
+        fd, tmp_name = tempfile.mkstemp(dir=self.directory, suffix=".parquet.tmp")
+        os.close(fd)
+        tmp, written = Path(tmp_name), 0
+        try:
+            with pq.ParquetWriter(tmp, schema) as writer:
+                if existing is not None and mode == "append":
+                    for batch in pq.ParquetFile(existing.path).iter_batches():
+                        writer.write_batch(batch)
+                for batch in data:
+                    writer.write_batch(_conform(batch, schema, name))
+                    written += batch.num_rows
+            rows = pq.ParquetFile(tmp).metadata.num_rows
+            target = self.directory / f"{name}.parquet"
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        columns = [{"name": f.name, "type": str(f.type)} for f in schema]
+        self.catalog.put_file(FileRecord(name, target, "parquet", rows, columns))
+        return written
 
     def load(self, name: str, source: Path, source_format: str | None = None) -> FileRecord:
         """Convert `source` to Parquet and register it as files.<name>, replacing an older one.
@@ -82,6 +107,20 @@ class FilesIntegration:
         record = FileRecord(name, target, fmt, rows, [{"name": f.name, "type": str(f.type)} for f in schema])
         self.catalog.put_file(record)
         return record
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema, name: str) -> pa.RecordBatch:
+    """A batch in the table's own column order and types; error 1136 when it does not fit."""
+    if batch.schema.equals(schema):
+        return batch
+    if batch.num_columns != len(schema):
+        raise WrongArguments(f"Column count doesn't match: files.{name} has {len(schema)} columns, "
+                             f"the query gives {batch.num_columns}", code=1136)
+    try:
+        return pa.RecordBatch.from_arrays([batch.column(i).cast(f.type) for i, f in enumerate(schema)],
+                                          schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise WrongArguments(f"The rows do not fit the columns of files.{name}: {error}") from None
 
 
 def detect_format(path: Path) -> str:

@@ -1,0 +1,274 @@
+"""What the SQL sources share: parameter checks, a connection pool, quoting, Arrow helpers.
+
+postgres.py, mysql.py, sqlite.py and duckdb_source.py each talk to one driver; the parts
+that do not depend on the driver live here so each rule is written once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import pyarrow as pa
+from sqlglot import exp
+
+from augurdb.errors import NotSupported, WrongArguments
+from augurdb.integrations.data.base import SourceError, TableName
+
+C = TypeVar("C")
+
+# A driver message is cut to this length: enough to name the cause, never a page of SQL.
+MESSAGE_CHARS = 300
+
+
+# --- parameters ---------------------------------------------------------------------------
+
+def check_parameters(engine: str, parameters: Mapping[str, Any], valid: frozenset[str],
+                     required: frozenset[str]) -> dict[str, Any]:
+    """Parameters with lower-case names; WrongArguments for unknown or missing ones."""
+    given = {str(key).lower(): value for key, value in parameters.items()}
+    unknown = sorted(set(given) - valid)
+    if unknown:
+        raise WrongArguments(f"Unknown parameter(s) {', '.join(map(repr, unknown))} for engine "
+                             f"'{engine}': valid parameters are {', '.join(sorted(valid))}")
+    missing = sorted(name for name in required if given.get(name) in (None, ""))
+    if missing:
+        raise WrongArguments(f"Missing parameter(s) {', '.join(map(repr, missing))} for engine '{engine}'")
+    return given
+
+
+def int_parameter(parameters: Mapping[str, Any], name: str, default: int) -> int:
+    value = parameters.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise WrongArguments(f"Parameter '{name}' must be an integer, got {value!r}") from None
+    if number < 0:
+        raise WrongArguments(f"Parameter '{name}' must not be negative, got {value!r}")
+    return number
+
+
+def bool_parameter(parameters: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = parameters.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise WrongArguments(f"Parameter '{name}' must be true or false, got {value!r}")
+
+
+def import_driver(module: str, package: str, engine: str) -> Any:
+    """Import an optional driver; a missing one says which extra installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise WrongArguments(f"The {engine} engine needs the '{package}' package: "
+                             "install augurdb[sources]") from None
+
+
+# --- errors -------------------------------------------------------------------------------
+
+def short(error: BaseException, *secrets: str) -> str:
+    """The driver's message on one line, shortened, with any secret blanked out."""
+    text = " ".join(str(error).split())
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 3] + "..."
+
+
+# --- a small connection pool --------------------------------------------------------------
+
+@dataclass
+class _Idle(Generic[C]):
+    connection: C
+    since: float
+
+
+class ConnectionPool(Generic[C]):
+    """Connections to one source, reused across statements and threads.
+
+    A connection is used by one thread at a time; up to `size` idle ones are kept. A
+    connection that failed is closed, never returned; when the failure says the server
+    went away, the idle ones are dropped too (they point at the same dead server). A
+    connection idle for longer than `validate_after` seconds is checked before reuse.
+    """
+
+    def __init__(self, connect: Callable[[], C], close: Callable[[C], None],
+                 alive: Callable[[C], bool], size: int = 4, validate_after: float = 30.0):
+        self._connect, self._close, self._alive = connect, close, alive
+        self._size, self._validate_after = size, validate_after
+        self._idle: list[_Idle[C]] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> C:
+        while True:
+            with self._lock:
+                idle = self._idle.pop() if self._idle else None
+            if idle is None:
+                return self._connect()
+            if time.monotonic() - idle.since < self._validate_after or self._alive(idle.connection):
+                return idle.connection
+            self._quiet_close(idle.connection)
+
+    def release(self, connection: C, *, broken: bool = False, server_gone: bool = False) -> None:
+        if server_gone:
+            self.clear()
+        if broken:
+            self._quiet_close(connection)
+            return
+        with self._lock:
+            if len(self._idle) < self._size:
+                self._idle.append(_Idle(connection, time.monotonic()))
+                return
+        self._quiet_close(connection)
+
+    @contextmanager
+    def connection(self, is_server_gone: Callable[[BaseException], bool]) -> Iterator[C]:
+        """A connection for one statement; closed instead of reused when the body fails."""
+        connection = self.acquire()
+        try:
+            yield connection
+        except BaseException as error:
+            self.release(connection, broken=True, server_gone=is_server_gone(error))
+            raise
+        self.release(connection)
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for item in idle:
+            self._quiet_close(item.connection)
+
+    def _quiet_close(self, connection: C) -> None:
+        try:
+            self._close(connection)
+        except Exception:  # noqa: S110 - a connection that cannot close cleanly is gone anyway
+            pass
+
+
+# --- names --------------------------------------------------------------------------------
+
+def quote_name(name: str, dialect: str) -> str:
+    """One identifier quoted for the dialect (quotes inside are doubled by sqlglot)."""
+    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+
+
+def quote_table(table: TableName, dialect: str) -> str:
+    schema = exp.to_identifier(table.schema, quoted=True) if table.schema else None
+    return exp.Table(this=exp.to_identifier(table.name, quoted=True), db=schema).sql(dialect=dialect)
+
+
+def display_name(database: str, table: TableName) -> str:
+    """How a table is named in messages: 'db.schema.t' as the user wrote it."""
+    return ".".join(part for part in (database, table.schema, table.name) if part)
+
+
+# --- Arrow --------------------------------------------------------------------------------
+
+def decimal_or_string(precision: int, scale: int) -> pa.DataType:
+    """decimal128 when it fits (precision <= 38), else text, which keeps every digit."""
+    if 0 < precision <= 38 and 0 <= scale <= precision:
+        return pa.decimal128(precision, scale)
+    return pa.string()
+
+
+def rechunk(batches: Iterator[pa.RecordBatch], max_rows: int) -> Iterator[pa.RecordBatch]:
+    """Batches of at most max_rows rows (slices share the buffers)."""
+    for batch in batches:
+        if batch.num_rows <= max_rows:
+            yield batch
+            continue
+        for offset in range(0, batch.num_rows, max_rows):
+            yield batch.slice(offset, max_rows)
+
+
+def source_reader(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
+    """A reader over a generator that raises SourceError; the generator's finally releases."""
+    return pa.RecordBatchReader.from_batches(schema, batches)
+
+
+class InputStream:
+    """The caller's stream being written: counts rows and remembers the caller's own failure.
+
+    A write that fails because the *input* failed (a scan of another source broke half-way)
+    re-raises that error, not a SourceError of the target.
+    """
+
+    def __init__(self, reader: pa.RecordBatchReader, convert: Callable[[pa.RecordBatch], pa.RecordBatch]
+                 | None = None, schema: pa.Schema | None = None):
+        self.reader = reader
+        self.rows = 0
+        self.error: BaseException | None = None
+        self._convert = convert
+        self.schema = schema or reader.schema
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        while True:
+            try:
+                batch = self.reader.read_next_batch()
+            except StopIteration:
+                return
+            except BaseException as error:
+                self.error = error
+                raise
+            if self._convert is not None:
+                batch = self._convert(batch)
+            self.rows += batch.num_rows
+            yield batch
+
+    def as_reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema, iter(self))
+
+
+def plain_type(arrow_type: pa.DataType) -> pa.DataType:
+    """The storage type of dictionary, extension and view types, which writers see through."""
+    if pa.types.is_dictionary(arrow_type):
+        return plain_type(arrow_type.value_type)
+    if isinstance(arrow_type, pa.ExtensionType) or isinstance(arrow_type, pa.BaseExtensionType):
+        return plain_type(arrow_type.storage_type)
+    if pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
+        return pa.string()
+    if pa.types.is_large_binary(arrow_type) or pa.types.is_binary_view(arrow_type):
+        return pa.binary()
+    return arrow_type
+
+
+def unsupported_type(engine: str, name: str, arrow_type: pa.DataType) -> NotSupported:
+    return NotSupported(f"Can't write column '{name}' of type {arrow_type} to {engine}")
+
+
+def cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """Cast a batch to `schema` column by column (exact casts only: overflow raises)."""
+    if batch.schema.equals(schema):
+        return batch
+    columns = []
+    for column, target in zip(batch.columns, schema, strict=True):
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        columns.append(column if column.type == target.type else column.cast(target.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def wrap_errors(translate: Callable[[BaseException], SourceError],
+                batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Re-raise a driver error raised while iterating as the SourceError it means."""
+    try:
+        yield from batches
+    except SourceError:
+        raise
+    except Exception as error:
+        raise translate(error) from error
