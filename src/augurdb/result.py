@@ -2,28 +2,62 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 import pyarrow as pa
 
 
-@dataclass
 class Result:
-    """Either rows (`table` is set) or an OK with a count of affected rows.
+    """Either rows or an OK with a count of affected rows.
 
-    `table` holds the rows with their Arrow types; protocols map those types to
-    their own (MySQL column types, JSON, Arrow IPC).
+    Rows come as a whole Arrow table or as a stream of record batches (a model JOIN over a
+    large table): `batches()` reads either without holding the whole result, `table` reads
+    the stream to its end once. Protocols map the Arrow types to their own (MySQL column
+    types, JSON, Arrow IPC).
     """
 
-    table: pa.Table | None = None
-    affected_rows: int = 0
-    info: str = ""
-    warnings: list[tuple[str, int, str]] = field(default_factory=list)
+    def __init__(self, table: pa.Table | None = None, affected_rows: int = 0, info: str = "",
+                 warnings: list[tuple[str, int, str]] | None = None,
+                 stream: pa.RecordBatchReader | None = None):
+        self._table = table
+        self._stream = stream
+        self.affected_rows = affected_rows
+        self.info = info
+        self.warnings: list[tuple[str, int, str]] = list(warnings or [])
 
     @classmethod
     def ok(cls, affected_rows: int = 0, info: str = "") -> Result:
-        return cls(table=None, affected_rows=affected_rows, info=info)
+        return cls(affected_rows=affected_rows, info=info)
 
     @classmethod
     def rows(cls, table: pa.Table) -> Result:
         return cls(table=table)
+
+    @classmethod
+    def streamed(cls, stream: pa.RecordBatchReader) -> Result:
+        return cls(stream=stream)
+
+    @property
+    def has_rows(self) -> bool:
+        return self._table is not None or self._stream is not None
+
+    @property
+    def schema(self) -> pa.Schema | None:
+        if self._stream is not None:
+            return self._stream.schema
+        return self._table.schema if self._table is not None else None
+
+    @property
+    def table(self) -> pa.Table | None:
+        """All rows at once (a stream is read to its end, once)."""
+        if self._stream is not None:
+            self._table, self._stream = self._stream.read_all(), None
+        return self._table
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows in batches, without reading a stream whole."""
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            yield from stream
+        elif self._table is not None:
+            yield from self._table.to_batches()

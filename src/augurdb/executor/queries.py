@@ -11,6 +11,7 @@ from sqlglot import exp
 
 from augurdb.executor.dispatch import run_statement
 from augurdb.executor.predict import run_predict
+from augurdb.executor.stream import stream_plan
 from augurdb.executor.system_tables import INFORMATION_SCHEMA_TABLES, models_table
 from augurdb.planner.explain import plan_rows
 from augurdb.planner.planner import plan_query
@@ -26,7 +27,14 @@ if TYPE_CHECKING:
 
 @run_statement.register(exp.Query)
 def _query(statement: exp.Query, session: Session) -> Result:
-    return Result.rows(run_query(session, statement))
+    """A query's rows; a model JOIN that needs no whole-result step streams batch by batch."""
+    query = name_columns_as_mysql(rewrite_client_probes(session, statement))
+    if _is_constant_select(query):
+        return Result.rows(session.local_sql(to_duckdb(query)))
+    snapshot = Snapshot.take(session)
+    plan = plan_query(snapshot, query)
+    stream = stream_plan(session, snapshot, plan)
+    return Result.streamed(stream) if stream is not None else Result.rows(run_plan(session, snapshot, plan))
 
 
 def run_query(session: Session, statement: exp.Expr) -> pa.Table:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from augurdb import __version__
-from augurdb.catalog.records import ModelRecord
+from augurdb.catalog.records import IntegrationRecord, ModelRecord
+from augurdb.catalog.secrets import masked
 from augurdb.errors import AugurError, UnknownDatabase, UnknownTable
 from augurdb.executor.types import arrow_type_of_dtype, data_type, is_numeric_dtype, mysql_type
 from augurdb.integrations.data.base import DataIntegration, SourceError, TableName
@@ -233,8 +234,18 @@ def _engines(session: Session) -> pa.Table:
 
 
 def _databases(session: Session) -> pa.Table:
-    rows = [{"NAME": n, "TYPE": k, "ENGINE": e} for n, k, e in database_kinds(session)]
-    return table(rows, [("NAME", pa.string()), ("TYPE", pa.string()), ("ENGINE", pa.string())])
+    """MindsDB's information_schema.databases; CONNECTION_DATA has every secret as ******."""
+    shown = {r.name: json.dumps(masked_parameters(r)) for r in session.instance.catalog.integrations()}
+    rows = [{"NAME": n, "TYPE": k, "ENGINE": e, "CONNECTION_DATA": shown.get(n)} for n, k, e in database_kinds(session)]
+    return table(rows, [("NAME", pa.string()), ("TYPE", pa.string()), ("ENGINE", pa.string()),
+                        ("CONNECTION_DATA", pa.string())])
+
+
+def masked_parameters(record: IntegrationRecord) -> dict[str, Any]:
+    """A linked database's parameters as users may see them."""
+    from augurdb.integrations.data.registry import get_data_engine
+
+    return masked(record.parameters, get_data_engine(record.engine).secret_parameters | {"password"})
 
 
 def _empty(*names: str) -> Callable[[Session], pa.Table]:

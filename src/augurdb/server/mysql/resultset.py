@@ -14,9 +14,10 @@ from typing import TypeVar
 
 import pyarrow as pa
 
+from augurdb.errors import AugurError
 from augurdb.result import Result
 from augurdb.server.mysql.columns import Codec, codec_for, column_definition, plain_array, plain_type
-from augurdb.server.mysql.packets import PacketStream, eof_packet, lenenc_int, ok_packet
+from augurdb.server.mysql.packets import PacketStream, eof_packet, err_packet, lenenc_int, ok_packet
 from augurdb.server.mysql.rows import binary_row_header, encode_rows
 
 T = TypeVar("T")
@@ -54,28 +55,45 @@ def rows_per_slice(table: pa.Table) -> int:
 
 async def send_result(stream: PacketStream, result: Result, *, binary: bool, deprecate_eof: bool,
                       offload: Offload) -> None:
-    """Write `result` to the client and flush."""
+    """Write `result` to the client and flush; a streamed result is encoded batch by batch."""
     warnings = len(result.warnings)
-    table = result.table
-    if table is None or table.num_columns == 0:
+    schema = result.schema
+    if schema is None or len(schema) == 0:
         stream.write(ok_packet(result.affected_rows, warnings=warnings, info=result.info))
         await stream.flush()
         return
-    types = [plain_type(field.type) for field in table.schema]
+    types = [plain_type(field.type) for field in schema]
     codecs = [codec_for(t) for t in types]
-    stream.write(lenenc_int(table.num_columns))
-    for field, codec, arrow_type in zip(table.schema, codecs, types, strict=True):
+    stream.write(lenenc_int(len(schema)))
+    for field, codec, arrow_type in zip(schema, codecs, types, strict=True):
         stream.write(column_definition(field.name, codec.spec(arrow_type)))
     if not deprecate_eof:
         stream.write(eof_packet())
-    step = rows_per_slice(table)
-    for start in range(0, table.num_rows, step):
-        part = table.slice(start, step)
-        try:
-            data, seq = await offload(partial(encode_slice, part.columns, codecs, stream.seq, binary))
+    sent = 0
+    batches = result.batches()
+    while True:
+        try:  # a stream computes its next batch (a source read, a prediction) off the event loop
+            batch = await offload(partial(next, batches, None))
+        except AugurError as error:
+            # MySQL's own way to fail part way through rows: an ERR packet in place of the next row.
+            stream.write(err_packet(error.code, error.sqlstate, f"{error.message} (after {sent} rows)"))
+            await stream.flush()
+            return
         except Exception as exc:
-            raise ResultStreamBroken(f"encoding rows {start}..{start + part.num_rows} failed: {exc}") from exc
-        stream.write_raw(data, seq)
-        await stream.flush()
+            raise ResultStreamBroken(f"computing rows after row {sent} failed: {exc}") from exc
+        if batch is None:
+            break
+        table = pa.Table.from_batches([batch])
+        step = rows_per_slice(table)
+        for start in range(0, table.num_rows, step):
+            part = table.slice(start, step)
+            try:
+                data, seq = await offload(partial(encode_slice, part.columns, codecs, stream.seq, binary))
+            except Exception as exc:
+                raise ResultStreamBroken(f"encoding rows {sent + start}..{sent + start + part.num_rows} failed: "
+                                         f"{exc}") from exc
+            stream.write_raw(data, seq)
+            await stream.flush()
+        sent += table.num_rows
     stream.write(end_of_rows(deprecate_eof, warnings))
     await stream.flush()

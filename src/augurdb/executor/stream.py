@@ -1,0 +1,116 @@
+"""Model JOINs that stream: read a batch, predict it, answer it, never holding the whole table.
+
+A plan streams when it is a pipeline: one data step (a source scan, or DuckDB reading files),
+the models predicting from it, and a final query that looks at one row at a time (filters and
+projections: no ORDER BY, GROUP BY, aggregate, window, DISTINCT or LIMIT, which need all rows).
+Memory is then bounded by the batch size, whatever the table's size.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from augurdb.errors import AugurError, InternalError
+from augurdb.executor.predict import run_predict
+from augurdb.planner.snapshot import Snapshot
+from augurdb.planner.steps import FetchStep, Plan, PredictStep, RemoteScan
+from augurdb.sql.parser import to_duckdb
+
+if TYPE_CHECKING:
+    from augurdb.session import Session
+
+log = logging.getLogger(__name__)
+
+STREAM_BATCH_ROWS = 65_536
+_WHOLE_RESULT_CLAUSES = ("group", "order", "limit", "offset", "having", "distinct", "qualify", "with")
+
+
+def is_pipeline(plan: Plan) -> bool:
+    """Whether the plan is data -> predictions -> a row-at-a-time query."""
+    if len(plan.steps) < 2 or not isinstance(plan.steps[0], RemoteScan | FetchStep):
+        return False
+    data = plan.steps[0].output
+    if not all(isinstance(s, PredictStep) and s.input == data for s in plan.steps[1:]):
+        return False
+    query = plan.query
+    if not isinstance(query, exp.Select) or any(query.args.get(k) for k in _WHOLE_RESULT_CLAUSES):
+        return False
+    if any(query.find_all(exp.AggFunc, exp.Window, exp.Subquery)):
+        return False
+    from_ = query.args.get("from_")
+    return from_ is not None and isinstance(from_.this, exp.Table) and from_.this.name == data
+
+
+def stream_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.RecordBatchReader | None:
+    """The answer as a stream of batches, or None when the plan is not a pipeline or has no rows."""
+    if not is_pipeline(plan):
+        return None
+    data = plan.steps[0]
+    assert isinstance(data, RemoteScan | FetchStep)
+    cursor = session.instance.duckdb.cursor()
+    batches = _answer(session, plan, _data_batches(snapshot, data, cursor), cursor)
+    first = next(batches, None)
+    if first is None:
+        batches.close()
+        return None
+    schema = first.schema
+
+    def conformed() -> Iterator[pa.RecordBatch]:
+        yield first
+        for batch in batches:
+            yield batch if batch.schema.equals(schema) else batch.cast(schema)
+
+    return pa.RecordBatchReader.from_batches(schema, conformed())
+
+
+def _data_batches(snapshot: Snapshot, step: RemoteScan | FetchStep,
+                  cursor: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
+    if isinstance(step, RemoteScan):
+        source = snapshot.source(step.database)
+        assert source is not None, step.database
+        yield from source.scan(step.sql, STREAM_BATCH_ROWS)
+    else:
+        yield from cursor.sql(to_duckdb(step.query)).fetch_record_batch(STREAM_BATCH_ROWS)
+
+
+def _local_answer(session: Session, relations: dict[str, pa.Table], sql: str) -> pa.Table:
+    cursor = session.instance.duckdb.cursor()
+    try:
+        for name, table in relations.items():
+            cursor.register(name, table)
+        return cursor.sql(sql).to_arrow_table()
+    finally:
+        cursor.close()
+
+
+def _answer(session: Session, plan: Plan, data: Iterator[pa.RecordBatch],
+            cursor: duckdb.DuckDBPyConnection) -> Generator[pa.RecordBatch, None, None]:
+    """Each data batch predicted by every model, then answered by the final query."""
+    sql = to_duckdb(plan.query)
+    try:
+        for batch in data:
+            if batch.num_rows == 0:
+                continue
+            rows = pa.Table.from_batches([batch])
+            relations = {plan.steps[0].output: rows}
+            for step in plan.steps[1:]:
+                assert isinstance(step, PredictStep)
+                relations[step.output] = run_predict(session, step, rows)
+            answer = session.translate_errors(partial(_local_answer, session, relations, sql))
+            parts = answer.to_batches()
+            # An empty answer still carries the schema, so the first batch always names the columns.
+            yield from parts or [pa.RecordBatch.from_pylist([], schema=answer.schema)]
+    except AugurError:
+        raise
+    except Exception as error:  # our bug, found while streaming: report it like Session.execute does
+        log.exception("streaming a model JOIN failed")
+        raise InternalError(f"Internal error: {type(error).__name__}: {error}") from error
+    finally:
+        cursor.close()
