@@ -20,6 +20,7 @@ class Settings:
     user: str | None = None
     password: str | None = None
     training_workers: int = 1
+    secret_key: str | None = None  # a Fernet key for linked databases' parameters at rest
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

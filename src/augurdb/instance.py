@@ -73,7 +73,7 @@ class Instance:
         self.started_at = time.time()
         self.data_dir = Path(settings.data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.data_dir / "catalog.sqlite")
+        self.catalog = Catalog(self.data_dir / "catalog.sqlite", settings.secret_key)
         if DEFAULT_PROJECT not in self.catalog.projects():
             self.catalog.add_project(DEFAULT_PROJECT)
         self.files = FilesIntegration(self.catalog, self.data_dir / "files")

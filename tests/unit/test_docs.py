@@ -26,7 +26,8 @@ def test_every_statement_is_documented() -> None:
                 "SetActive": "SET active", "CreateDatabase": "CREATE PROJECT", "DropDatabase": "DROP PROJECT",
                 "DescribeModel": "DESCRIBE", "Describe": "DESCRIBE", "Use": "USE", "Drop": "DROP TABLE",
                 "Set": "SET", "Show": "SHOW", "Transaction": "Transactions", "Commit": "Transactions",
-                "Rollback": "Transactions", "Query": "Predictions"}
+                "Rollback": "Transactions", "Query": "Predictions", "AlterDatabase": "ALTER DATABASE",
+                "Create": "CREATE TABLE / INSERT", "Insert": "CREATE TABLE / INSERT"}
     for statement_type in run_statement.registry:
         if statement_type is object:
             continue

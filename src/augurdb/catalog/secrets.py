@@ -1,7 +1,8 @@
 """Integration parameters at rest: encrypted, so the catalog file alone reveals no password.
 
-The key is AUGURDB_SECRET_KEY (a Fernet key) when set, so it can live outside the data
-directory; otherwise a key file made once in the data directory, readable by its owner only.
+The key is the secret_key setting (AUGURDB_SECRET_KEY, a Fernet key) when set, so it can live
+outside the data directory; otherwise a key file made once in the data directory, readable by
+its owner only.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ class SecretBox:
         self._fernet = Fernet(key)
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path, env_key: str | None = None) -> SecretBox:
-        key = env_key or os.environ.get("AUGURDB_SECRET_KEY")
+    def for_data_dir(cls, data_dir: Path, key: str | None = None) -> SecretBox:
         if key:
             return cls(key.encode())
         path = data_dir / KEY_FILE

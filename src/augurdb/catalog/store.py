@@ -77,8 +77,9 @@ MODEL_COLUMNS = [
 class Catalog:
     """Reads and writes the catalog; safe to share between threads of one process."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, secret_key: str | None = None):
         self.path = path
+        self._secret_key = secret_key
         self._secrets: SecretBox | None = None  # made on first use: most processes never read integrations
         self._local = threading.local()
         self._connection().executescript(SCHEMA)
@@ -137,7 +138,7 @@ class Catalog:
 
     def _box(self) -> SecretBox:
         if self._secrets is None:
-            self._secrets = SecretBox.for_data_dir(self.path.parent)
+            self._secrets = SecretBox.for_data_dir(self.path.parent, self._secret_key)
         return self._secrets
 
     def drop_integration(self, name: str) -> None:
