@@ -18,6 +18,7 @@ from augurdb.planner.planner import plan_query
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan
 from augurdb.result import Result
+from augurdb.sql.casts import is_text_number_mismatch, numeric_comparisons
 from augurdb.sql.compat import name_columns_as_mysql, rewrite_client_probes
 from augurdb.sql.parser import to_duckdb
 
@@ -66,7 +67,7 @@ def run_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.Table:
         for step in plan.steps:
             if isinstance(step, FetchStep):
                 cursor = cursor or _cursor(session, relations)
-                result = session.translate_errors(partial(_arrow, cursor, to_duckdb(step.query)))
+                result = session.translate_errors(partial(local_arrow, cursor, step.query))
             elif isinstance(step, RemoteScan):
                 result = run_remote_scan(snapshot, step)
             elif isinstance(step, MaterializeStep):
@@ -80,7 +81,7 @@ def run_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.Table:
         if projected is not None:
             return projected
         cursor = cursor or _cursor(session, relations)
-        return session.translate_errors(partial(_arrow, cursor, to_duckdb(plan.query)))
+        return session.translate_errors(partial(local_arrow, cursor, plan.query))
     finally:
         if cursor is not None:
             cursor.close()
@@ -93,8 +94,14 @@ def run_remote_scan(snapshot: Snapshot, step: RemoteScan) -> pa.Table:
     return source.scan(step.sql).read_all()
 
 
-def _arrow(cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-    return cursor.sql(sql).to_arrow_table()
+def local_arrow(cursor: duckdb.DuckDBPyConnection, query: exp.Expr) -> pa.Table:
+    """Run a query in DuckDB; text compared with a number is retried with MySQL's numeric cast."""
+    try:
+        return cursor.sql(to_duckdb(query)).to_arrow_table()
+    except (duckdb.BinderException, duckdb.ConversionException) as error:
+        if not is_text_number_mismatch(str(error)):
+            raise
+    return cursor.sql(to_duckdb(numeric_comparisons(query))).to_arrow_table()
 
 
 def _cursor(session: Session, relations: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:

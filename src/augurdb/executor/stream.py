@@ -80,12 +80,14 @@ def _data_batches(snapshot: Snapshot, step: RemoteScan | FetchStep,
         yield from cursor.sql(to_duckdb(step.query)).fetch_record_batch(STREAM_BATCH_ROWS)
 
 
-def _local_answer(session: Session, relations: dict[str, pa.Table], sql: str) -> pa.Table:
+def _local_answer(session: Session, relations: dict[str, pa.Table], query: exp.Expr) -> pa.Table:
+    from augurdb.executor.queries import local_arrow
+
     cursor = session.instance.duckdb.cursor()
     try:
         for name, table in relations.items():
             cursor.register(name, table)
-        return cursor.sql(sql).to_arrow_table()
+        return local_arrow(cursor, query)
     finally:
         cursor.close()
 
@@ -93,7 +95,6 @@ def _local_answer(session: Session, relations: dict[str, pa.Table], sql: str) ->
 def _answer(session: Session, plan: Plan, data: Iterator[pa.RecordBatch],
             cursor: duckdb.DuckDBPyConnection) -> Generator[pa.RecordBatch, None, None]:
     """Each data batch predicted by every model, then answered by the final query."""
-    sql = to_duckdb(plan.query)
     try:
         for batch in data:
             if batch.num_rows == 0:
@@ -103,7 +104,7 @@ def _answer(session: Session, plan: Plan, data: Iterator[pa.RecordBatch],
             for step in plan.steps[1:]:
                 assert isinstance(step, PredictStep)
                 relations[step.output] = run_predict(session, step, rows)
-            answer = session.translate_errors(partial(_local_answer, session, relations, sql))
+            answer = session.translate_errors(partial(_local_answer, session, relations, plan.query))
             parts = answer.to_batches()
             # An empty answer still carries the schema, so the first batch always names the columns.
             yield from parts or [pa.RecordBatch.from_pylist([], schema=answer.schema)]

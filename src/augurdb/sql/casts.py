@@ -1,0 +1,43 @@
+"""MySQL's implicit casts where users rely on them: `WHERE text_col > 900` compares as numbers.
+
+DuckDB refuses to compare text with a number; MySQL converts the text. The rewrite wraps each
+column compared with a numeric literal in TRY_CAST(... AS DOUBLE): a text that is not a
+number compares as NULL (false), where MySQL would read it as 0 and warn.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def numeric_comparisons(expression: exp.Expr) -> exp.Expr:
+    """A copy of `expression` whose column-vs-number comparisons compare numbers."""
+    tree = expression.copy()
+    for node in list(tree.find_all(*_COMPARISONS)):
+        for column, other in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(column, exp.Column) and _is_number(other):
+                column.replace(_as_double(column))
+    for ranged in list(tree.find_all(exp.Between, exp.In)):
+        bounds = ([ranged.args.get("low"), ranged.args.get("high")] if isinstance(ranged, exp.Between)
+                  else ranged.expressions)
+        if isinstance(ranged.this, exp.Column) and bounds and all(_is_number(b) for b in bounds):
+            ranged.this.replace(_as_double(ranged.this))
+    return tree
+
+
+def _is_number(node: exp.Expr | None) -> bool:
+    if isinstance(node, exp.Neg):
+        return _is_number(node.this)
+    return isinstance(node, exp.Literal) and not node.is_string
+
+
+def _as_double(column: exp.Column) -> exp.Expr:
+    return exp.TryCast(this=column.copy(), to=exp.DataType.build("DOUBLE"))
+
+
+def is_text_number_mismatch(message: str) -> bool:
+    """DuckDB's errors for comparing text with numbers."""
+    return ("Cannot compare values of type VARCHAR" in message or "Cannot mix values of type VARCHAR" in message
+            or "Could not convert string" in message)
