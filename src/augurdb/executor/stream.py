@@ -2,7 +2,8 @@
 
 A plan streams when it is a pipeline: one data step (a source scan, or DuckDB reading files),
 the models predicting from it, and a final query that looks at one row at a time (filters and
-projections: no ORDER BY, GROUP BY, aggregate, window, DISTINCT or LIMIT, which need all rows).
+projections: no ORDER BY, GROUP BY, aggregate, window or DISTINCT, which need all rows). A LIMIT
+without ORDER BY takes the first rows that pass and stops reading.
 Memory is then bounded by the batch size, whatever the table's size.
 """
 
@@ -21,7 +22,7 @@ from augurdb.errors import AugurError, InternalError
 from augurdb.executor.predict import run_predict
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, Plan, PredictStep, RemoteScan
-from augurdb.sql.parser import to_duckdb
+from augurdb.sql.parser import literal_value, to_duckdb
 
 if TYPE_CHECKING:
     from augurdb.session import Session
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STREAM_BATCH_ROWS = 65_536
-_WHOLE_RESULT_CLAUSES = ("group", "order", "limit", "offset", "having", "distinct", "qualify", "with")
+_WHOLE_RESULT_CLAUSES = ("group", "order", "having", "distinct", "qualify", "with")
 
 
 def is_pipeline(plan: Plan) -> bool:
@@ -54,8 +55,10 @@ def stream_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.RecordBa
         return None
     data = plan.steps[0]
     assert isinstance(data, RemoteScan | FetchStep)
+    query, limit, offset = _without_limit(plan.query)
     cursor = session.instance.duckdb.cursor()
-    batches = _answer(session, plan, _data_batches(snapshot, data, cursor), cursor)
+    answers = _answer(session, plan, query, _data_batches(snapshot, data, cursor), cursor)
+    batches = _limited(answers, limit, offset) if limit is not None or offset else answers
     first = next(batches, None)
     if first is None:
         batches.close()
@@ -68,6 +71,35 @@ def stream_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.RecordBa
             yield batch if batch.schema.equals(schema) else batch.cast(schema)
 
     return pa.RecordBatchReader.from_batches(schema, conformed())
+
+
+def _without_limit(query: exp.Expr) -> tuple[exp.Expr, int | None, int]:
+    """The query for each batch, and the LIMIT and OFFSET to apply across batches."""
+    limit, offset = query.args.get("limit"), query.args.get("offset")
+    if limit is None and offset is None:
+        return query, None, 0
+    per_batch = query.copy()
+    per_batch.set("limit", None)
+    per_batch.set("offset", None)
+    return (per_batch, literal_value(limit.expression) if limit is not None else None,
+            literal_value(offset.expression) if offset is not None else 0)
+
+
+def _limited(batches: Generator[pa.RecordBatch, None, None], limit: int | None,
+             offset: int) -> Generator[pa.RecordBatch, None, None]:
+    """Skip `offset` rows, pass `limit` rows, then stop reading the source."""
+    try:
+        for batch in batches:
+            if offset:
+                skipped = min(offset, batch.num_rows)
+                batch, offset = batch.slice(skipped), offset - skipped
+            if limit is not None:
+                batch, limit = batch.slice(0, limit), limit - min(limit, batch.num_rows)
+            yield batch
+            if limit == 0:
+                return
+    finally:
+        batches.close()
 
 
 def _data_batches(snapshot: Snapshot, step: RemoteScan | FetchStep,
@@ -92,7 +124,7 @@ def _local_answer(session: Session, relations: dict[str, pa.Table], query: exp.E
         cursor.close()
 
 
-def _answer(session: Session, plan: Plan, data: Iterator[pa.RecordBatch],
+def _answer(session: Session, plan: Plan, query: exp.Expr, data: Iterator[pa.RecordBatch],
             cursor: duckdb.DuckDBPyConnection) -> Generator[pa.RecordBatch, None, None]:
     """Each data batch predicted by every model, then answered by the final query."""
     try:
@@ -104,7 +136,7 @@ def _answer(session: Session, plan: Plan, data: Iterator[pa.RecordBatch],
             for step in plan.steps[1:]:
                 assert isinstance(step, PredictStep)
                 relations[step.output] = run_predict(session, step, rows)
-            answer = session.translate_errors(partial(_local_answer, session, relations, plan.query))
+            answer = session.translate_errors(partial(_local_answer, session, relations, query))
             parts = answer.to_batches()
             # An empty answer still carries the schema, so the first batch always names the columns.
             yield from parts or [pa.RecordBatch.from_pylist([], schema=answer.schema)]

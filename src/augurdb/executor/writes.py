@@ -49,7 +49,7 @@ def _insert(statement: exp.Insert, session: Session) -> Result:
         if len(names) != rows.num_columns:
             raise WrongArguments("Column count doesn't match value count", code=1136, sqlstate="21S01")
         rows = rows.rename_columns(names)
-    return _write(session, target, rows, "append")
+    return _write(session, target, rows, "append", by_name=names is not None)
 
 
 def _rows(session: Session, source: exp.Expr) -> pa.Table:
@@ -62,7 +62,7 @@ def _rows(session: Session, source: exp.Expr) -> pa.Table:
 
 
 def _write(session: Session, target: exp.Expr, rows: pa.Table, mode: WriteMode, *,
-           if_not_exists: bool = False) -> Result:
+           if_not_exists: bool = False, by_name: bool = False) -> Result:
     if not isinstance(target, exp.Table):
         raise NotSupported("Name the table to write as db.table")
     database = st.resolve_database(session, target.catalog or target.db or session.database)
@@ -78,6 +78,19 @@ def _write(session: Session, target: exp.Expr, rows: pa.Table, mode: WriteMode, 
         raise NotSupported(f"Tables can be written only into linked databases and files, not '{database}'")
     schema = target.db if target.catalog else (source.default_schema if source.capabilities.schemas else None)
     table = TableName(target.name, schema)
-    if if_not_exists and any(t.name == table.name and t.schema == table.schema for t in source.tables(schema)):
+    exists = any(t.name == table.name and t.schema == table.schema for t in source.tables(schema))
+    if if_not_exists and exists:
         return Result.ok()
+    if mode == "append" and exists and not by_name:
+        reader = _positional(reader, [f.name for f in source.schema(table)], f"{database}.{target.name}")
     return Result.ok(source.write(table, reader, mode))
+
+
+def _positional(reader: pa.RecordBatchReader, names: list[str], table: str) -> pa.RecordBatchReader:
+    """INSERT without a column list fills the table's columns in order, whatever the query calls them."""
+    if len(names) != len(reader.schema):
+        raise WrongArguments(f"Column count doesn't match value count: {table} has {len(names)} columns, "
+                             f"the query gives {len(reader.schema)}", code=1136, sqlstate="21S01")
+    schema = pa.schema([field.with_name(name) for field, name in zip(reader.schema, names, strict=True)])
+    return pa.RecordBatchReader.from_batches(
+        schema, (pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in reader))

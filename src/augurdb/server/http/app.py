@@ -86,8 +86,11 @@ def create_app(instance: Instance) -> FastAPI:
         except AugurError as error:
             return error_response(error, context)
         context["db"] = session.database
-        if result.table is None:
+        if not result.has_rows:
             return JSONResponse({"type": "ok", "affected_rows": result.affected_rows, "context": context})
+        if body.response_format == "arrow" and result.schema is not None:
+            return StreamingResponse(encoding.arrow_ipc_stream(result.schema, result.batches()),
+                                     media_type=encoding.ARROW_MEDIA_TYPE)
         return _table_response(result.table, body.response_format, context)
 
     @app.put("/api/files/{name}", tags=["files"])
@@ -159,8 +162,6 @@ def _table_response(table: pa.Table, fmt: str | None, context: dict[str, Any]) -
         payload = {"type": "table", "column_names": table.column_names, "data": encoding.rows(table),
                    "context": context}
         return Response(encoding.dumps(payload), media_type="application/json")
-    if fmt == "arrow":
-        return Response(encoding.arrow_ipc(table), media_type=encoding.ARROW_MEDIA_TYPE)
     if fmt == "parquet":
         return Response(encoding.parquet(table), media_type=encoding.PARQUET_MEDIA_TYPE)
     if fmt == "jsonlines":

@@ -53,11 +53,22 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, default=json_value, allow_nan=False).encode()
 
 
-def arrow_ipc(table: pa.Table) -> bytes:
+def arrow_ipc_stream(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """An Arrow IPC stream, one message at a time: a streamed result is never held whole."""
     sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table, max_chunksize=65_536)
-    return sink.getvalue()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            for start in range(0, batch.num_rows, 65_536):
+                writer.write_batch(batch.slice(start, 65_536))
+                yield _drain(sink)
+    yield _drain(sink)
+
+
+def _drain(sink: io.BytesIO) -> bytes:
+    data = sink.getvalue()
+    sink.seek(0)
+    sink.truncate()
+    return data
 
 
 def parquet(table: pa.Table) -> bytes:
