@@ -161,9 +161,10 @@ def main() -> None:
         write_section(args.out, report)
 
 
-def write_section(path: Path, report: str) -> None:
-    heading = "## Server"
-    command = "Command: `.venv/bin/python bench/server.py --out docs/benchmarks.md` (2-core machine, shared)."
+def write_section(path: Path, report: str, heading: str = "## Server",
+                  command: str = "Command: `.venv/bin/python bench/server.py --out docs/benchmarks.md` "
+                                 "(2-core machine, shared).") -> None:
+    """Put `report` under `heading` in a markdown file, replacing that section if it is there."""
     section = f"{heading}\n\n{command}\n\n{report}\n"
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
     if heading in text:

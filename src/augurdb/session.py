@@ -55,6 +55,12 @@ class Session:
             self.warnings = list(result.warnings)
         return result
 
+    def predict(self, project: str, model: str, rows: pa.Table, options: dict[str, Any] | None = None) -> pa.Table:
+        """Predictions of [project.]model[.version] for the given input rows, one output row each."""
+        from augurdb.executor.predict import predict_rows
+
+        return predict_rows(self, project, model, rows, options)
+
     def close(self) -> None:
         """Nothing to release: sessions hold no server resources between statements."""
 

@@ -93,3 +93,9 @@ def test_status_and_openapi(server: RunningServer) -> None:
     assert httpx.get(f"{server.http}/api/status").json()["augurdb_version"]
     paths = httpx.get(f"{server.http}/openapi.json").json()["paths"]
     assert "/api/sql/query" in paths and "/api/projects/{project}/models/{name}/predict" in paths
+
+
+def test_unknown_project_is_404(server: RunningServer) -> None:
+    response = httpx.get(f"{server.http}/api/projects/no_such_project/models")
+    assert response.status_code == 404
+    assert response.json()["error_code"] == 1049

@@ -40,6 +40,20 @@ def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> p
     return outputs
 
 
+def predict_rows(session: Session, project: str, model: str, rows: pa.Table,
+                 options: dict[str, Any] | None = None) -> pa.Table:
+    """Predictions for rows given directly (HTTP's predict endpoint): `model` is name[.version],
+    resolved by the same rules as a SELECT."""
+    from augurdb.planner.snapshot import Snapshot
+
+    snapshot = Snapshot.take(session)
+    project = snapshot.resolve_database(project)
+    name, _, version = model.partition(".")
+    record = snapshot.model_version(project, name, version) if version else snapshot.active_model(project, name)
+    step = PredictStep("__augur_predict", record, "__augur_input", options={**(options or {}), "__columns__": None})
+    return run_predict(session, step, rows)
+
+
 def _inputs(step: PredictStep, data: pa.Table | None) -> pa.Table:
     if data is None:
         return _constants_table(step.constants, 1)

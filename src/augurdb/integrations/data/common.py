@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +19,7 @@ from augurdb.errors import NotSupported, WrongArguments
 from augurdb.integrations.data.base import SourceError, TableName
 
 C = TypeVar("C")
+T = TypeVar("T")
 
 # A driver message is cut to this length: enough to name the cause, never a page of SQL.
 MESSAGE_CHARS = 300
@@ -104,7 +104,9 @@ class ConnectionPool(Generic[C]):
     A connection is used by one thread at a time; up to `size` idle ones are kept. A
     connection that failed is closed, never returned; when the failure says the server
     went away, the idle ones are dropped too (they point at the same dead server). A
-    connection idle for longer than `validate_after` seconds is checked before reuse.
+    connection idle for longer than `validate_after` seconds is checked before reuse, and
+    a statement whose reused connection turns out dead (the server restarted meanwhile)
+    is run once more on a fresh connection before it fails.
     """
 
     def __init__(self, connect: Callable[[], C], close: Callable[[C], None],
@@ -114,15 +116,43 @@ class ConnectionPool(Generic[C]):
         self._idle: list[_Idle[C]] = []
         self._lock = threading.Lock()
 
-    def acquire(self) -> C:
+    def _take(self) -> tuple[C, bool]:
+        """An idle connection (True: reused) or a new one (False)."""
         while True:
             with self._lock:
                 idle = self._idle.pop() if self._idle else None
             if idle is None:
-                return self._connect()
+                return self._connect(), False
             if time.monotonic() - idle.since < self._validate_after or self._alive(idle.connection):
-                return idle.connection
+                return idle.connection, True
             self._quiet_close(idle.connection)
+
+    def start(self, first: Callable[[C], T], is_server_gone: Callable[[BaseException], bool]) -> tuple[C, T]:
+        """A connection and the result of its first statement; the caller releases it.
+
+        Nothing has happened on the source when the first statement fails, so a dead
+        reused connection is replaced and the statement run again.
+        """
+        connection, reused = self._take()
+        try:
+            return connection, first(connection)
+        except BaseException as error:
+            gone = is_server_gone(error)
+            self.release(connection, broken=True, server_gone=gone)
+            if not (reused and gone):
+                raise
+        connection = self._connect()
+        try:
+            return connection, first(connection)
+        except BaseException as error:
+            self.release(connection, broken=True, server_gone=is_server_gone(error))
+            raise
+
+    def run(self, work: Callable[[C], T], is_server_gone: Callable[[BaseException], bool]) -> T:
+        """`work(connection)` as one unit that is retried once on a dead reused connection."""
+        connection, result = self.start(work, is_server_gone)
+        self.release(connection)
+        return result
 
     def release(self, connection: C, *, broken: bool = False, server_gone: bool = False) -> None:
         if server_gone:
@@ -135,17 +165,6 @@ class ConnectionPool(Generic[C]):
                 self._idle.append(_Idle(connection, time.monotonic()))
                 return
         self._quiet_close(connection)
-
-    @contextmanager
-    def connection(self, is_server_gone: Callable[[BaseException], bool]) -> Iterator[C]:
-        """A connection for one statement; closed instead of reused when the body fails."""
-        connection = self.acquire()
-        try:
-            yield connection
-        except BaseException as error:
-            self.release(connection, broken=True, server_gone=is_server_gone(error))
-            raise
-        self.release(connection)
 
     def clear(self) -> None:
         with self._lock:
@@ -196,9 +215,54 @@ def rechunk(batches: Iterator[pa.RecordBatch], max_rows: int) -> Iterator[pa.Rec
             yield batch.slice(offset, max_rows)
 
 
-def source_reader(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
-    """A reader over a generator that raises SourceError; the generator's finally releases."""
-    return pa.RecordBatchReader.from_batches(schema, batches)
+class Stream:
+    """The batches of one scan, holding its connection until the last batch or the end.
+
+    `finish(error)` runs exactly once: with None after the last batch, with the error when
+    the driver fails, or with a NotSupported("abandoned") marker when the reader is dropped
+    half-way (the connection is then busy with the rest of the result and is not reused).
+    Errors raised while iterating are translated to SourceError.
+    """
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], finish: Callable[[BaseException | None], None],
+                 translate: Callable[[BaseException], SourceError]):
+        self._batches, self._finish, self._translate = batches, finish, translate
+        self._done = False
+
+    def __iter__(self) -> Stream:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        if self._done:
+            raise StopIteration
+        try:
+            return next(self._batches)
+        except StopIteration:
+            self._end(None)
+            raise
+        except SourceError as error:
+            self._end(error)
+            raise
+        except Exception as error:
+            self._end(error)
+            raise self._translate(error) from error
+
+    def _end(self, error: BaseException | None) -> None:
+        if not self._done:
+            self._done = True
+            self._finish(error)
+
+    def close(self) -> None:
+        self._end(ABANDONED)
+
+    def __del__(self) -> None:
+        self.close()
+
+    def reader(self, schema: pa.Schema) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(schema, self)
+
+
+ABANDONED = NotSupported("scan abandoned before its last batch")
 
 
 class InputStream:
@@ -263,12 +327,3 @@ def cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def wrap_errors(translate: Callable[[BaseException], SourceError],
-                batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Re-raise a driver error raised while iterating as the SourceError it means."""
-    try:
-        yield from batches
-    except SourceError:
-        raise
-    except Exception as error:
-        raise translate(error) from error

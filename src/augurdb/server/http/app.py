@@ -18,11 +18,10 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from augurdb import __version__
-from augurdb.errors import AccessDenied, AugurError, InternalError, UnknownTable, WrongArguments
-from augurdb.executor.predict import run_predict
+from augurdb.errors import AccessDenied, AugurError, InternalError, WrongArguments
 from augurdb.executor.system_tables import model_row
-from augurdb.instance import Instance
-from augurdb.planner.steps import PredictStep
+from augurdb.instance import DEFAULT_PROJECT, Instance
+from augurdb.planner.snapshot import Snapshot
 from augurdb.server.http import encoding
 
 MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -117,6 +116,7 @@ def create_app(instance: Instance) -> FastAPI:
 
     @app.get("/api/projects/{project}/models", tags=["models"])
     def models(project: str) -> list[dict[str, Any]]:
+        project = Snapshot.take(instance.session(database=DEFAULT_PROJECT)).resolve_database(project)
         return [_model_json(r) for r in instance.catalog.models(project=project)]
 
     @app.get("/api/projects/{project}/models/{name}", tags=["models"])
@@ -130,26 +130,18 @@ def create_app(instance: Instance) -> FastAPI:
         data = json.loads(body.data) if isinstance(body.data, str) else body.data
         if not isinstance(data, list) or not data:
             raise WrongArguments("'data' must be a non-empty list of input rows")
-        record = _model_record(instance, project, name)
         session = instance.session(user="augur", database=project)
-        table = pa.Table.from_pylist(data)
-        step = PredictStep("__augur_http", record, "__augur_input", {}, {},
-                           {**body.params, "__columns__": None})
-        return JSONResponse(encoding.records(run_predict(session, step, table)))
+        return JSONResponse(encoding.records(session.predict(project, name, pa.Table.from_pylist(data), body.params)))
 
     return app
 
 
 def _model_record(instance: Instance, project: str, name: str) -> Any:
+    """name[.version] in a project, by the rules a SELECT resolves it with."""
+    snapshot = Snapshot.take(instance.session(database=DEFAULT_PROJECT))
+    project = snapshot.resolve_database(project)
     base, _, version = name.partition(".")
-    records = instance.catalog.models(project=project, name=base)
-    if version:
-        records = [r for r in records if str(r.version) == version]
-    else:
-        records = [r for r in records if r.active] or records
-    if not records:
-        raise UnknownTable(f"Model '{project}.{name}' doesn't exist")
-    return records[-1]
+    return snapshot.model_version(project, base, version) if version else snapshot.active_model(project, base)
 
 
 def _model_json(record: Any) -> dict[str, Any]:
