@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from augurdb.config import Settings
-from augurdb.sql.compat import SHOW_ANSWERS
+from augurdb.executor.client_statements import SHOW_ANSWERS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

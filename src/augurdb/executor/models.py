@@ -242,10 +242,10 @@ def _describe_summary(session: Session, record: ModelRecord) -> Result:
 
 
 def _describe_table(session: Session, parts: list[str]) -> Result:
-    from augurdb.sql.compat import _show_columns
+    from augurdb.executor.client_statements import show_columns
 
     if len(parts) > 2:
         raise UnknownTable(f"Table '{'.'.join(parts)}' doesn't exist")
     show = exp.Show(this="COLUMNS", target=exp.to_identifier(parts[-1]),
                     db=exp.to_identifier(parts[0]) if len(parts) == 2 else None)
-    return Result.rows(_show_columns(session, show))
+    return Result.rows(show_columns(session, show))
