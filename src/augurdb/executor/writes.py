@@ -81,16 +81,31 @@ def _write(session: Session, target: exp.Expr, rows: pa.Table, mode: WriteMode, 
     exists = any(t.name == table.name and t.schema == table.schema for t in source.tables(schema))
     if if_not_exists and exists:
         return Result.ok()
-    if mode == "append" and exists and not by_name:
-        reader = _positional(reader, [f.name for f in source.schema(table)], f"{database}.{target.name}")
+    if mode == "append" and exists:
+        reader = _fitted(reader, source.schema(table), f"{database}.{target.name}", by_name)
     return Result.ok(source.write(table, reader, mode))
 
 
-def _positional(reader: pa.RecordBatchReader, names: list[str], table: str) -> pa.RecordBatchReader:
-    """INSERT without a column list fills the table's columns in order, whatever the query calls them."""
-    if len(names) != len(reader.schema):
-        raise WrongArguments(f"Column count doesn't match value count: {table} has {len(names)} columns, "
+def _fitted(reader: pa.RecordBatchReader, target: pa.Schema, table: str, by_name: bool) -> pa.RecordBatchReader:
+    """Rows shaped as the existing table's columns: in order (INSERT without a column list) or by
+    name, each cast to the column's type as the batch goes by."""
+    if by_name:
+        fields = {f.name.lower(): f for f in target}
+        unknown = [f.name for f in reader.schema if f.name.lower() not in fields]
+        if unknown:
+            raise WrongArguments(f"Unknown column '{unknown[0]}' in table {table}", code=1054, sqlstate="42S22")
+        schema = pa.schema([fields[f.name.lower()] for f in reader.schema])
+    elif len(target) != len(reader.schema):
+        raise WrongArguments(f"Column count doesn't match value count: {table} has {len(target)} columns, "
                              f"the query gives {len(reader.schema)}", code=1136, sqlstate="21S01")
-    schema = pa.schema([field.with_name(name) for field, name in zip(reader.schema, names, strict=True)])
-    return pa.RecordBatchReader.from_batches(
-        schema, (pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in reader))
+    else:
+        schema = target
+
+    def cast(batch: pa.RecordBatch) -> pa.RecordBatch:
+        try:
+            return pa.RecordBatch.from_arrays([c.cast(f.type) for c, f in zip(batch.columns, schema, strict=True)],
+                                              schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            raise WrongArguments(f"The rows do not fit the columns of {table}: {error}") from None
+
+    return pa.RecordBatchReader.from_batches(schema, (cast(batch) for batch in reader))
