@@ -12,10 +12,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-# The mariadb/mysql command-line client, for the end-to-end tests.
+# The mariadb/mysql command-line client, for the end-to-end tests, and the PostgreSQL and
+# MariaDB server binaries that tests/databases.py starts itself (never as system services).
 system-deps:
-	@command -v mariadb >/dev/null 2>&1 || command -v mysql >/dev/null 2>&1 || \
-		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq mariadb-client)
+	@missing=""; \
+	command -v mariadb >/dev/null 2>&1 || command -v mysql >/dev/null 2>&1 || missing="$$missing mariadb-client"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 || \
+		[ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ] || missing="$$missing mariadb-server"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 run: $(VENV)/.installed
 	$(VENV)/bin/augurdb serve

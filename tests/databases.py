@@ -27,7 +27,6 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from tests.conftest import SHARED_DATA, free_port
 
 # A password that breaks naive connection strings (spaces, quotes, URI delimiters).
@@ -73,9 +72,17 @@ class DatabaseServer:
                                autocommit=True, local_infile=True, charset="utf8mb4")
 
     def start(self) -> None:
-        """Start the server process and wait until the test user can connect."""
+        """Start the server process and wait until the test user can log in."""
         self._process = self._launch()
         _wait_ready(self, self._process)
+
+        def logs_in() -> bool:
+            try:
+                self.connect().close()
+                return True
+            except Exception:
+                return False
+        _wait_for(logs_in, f"{self.engine} to accept the test user")
 
     def stop(self) -> None:
         """Stop the server, disconnecting clients (PostgreSQL's fast shutdown)."""
@@ -92,6 +99,11 @@ class DatabaseServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def remove(self) -> None:
+        """Stop the server and delete its files."""
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     @property
     def log(self) -> Path:
@@ -145,19 +157,19 @@ def _as_postgres_user() -> dict[str, Any]:
             "env": {**os.environ, "HOME": account.pw_dir}}
 
 
-def _open_path_to(directory: Path, owner: dict[str, Any]) -> None:
-    """Let the postgres user reach `directory`: pytest's base temp folders are mode 0700.
+def _postgres_directory(directory: Path, owner: dict[str, Any]) -> Path:
+    """Where the cluster lives: `directory`, or (as root) a folder the postgres user owns.
 
-    Only the search (x) bit is added to the ancestors, so nothing there becomes listable.
+    pytest's base temp folder is private to root (mode 0700) and every pytest session that
+    starts resets it so, which would cut a running server off its files. As root the
+    cluster therefore lives in its own folder under the system temp dir, removed at stop.
     """
     if not owner:
-        return
-    os.chown(directory, owner["user"], owner["group"])
-    for parent in directory.parents:
-        if parent == Path(tempfile.gettempdir()) or parent == Path("/"):
-            break
-        mode = parent.stat().st_mode
-        os.chmod(parent, mode | 0o001)
+        return directory
+    own = Path(tempfile.mkdtemp(prefix="augurdb-postgres-"))
+    os.chown(own, owner["user"], owner["group"])
+    (directory / "cluster").write_text(f"{own}\n")  # where to look, from the pytest temp dir
+    return own
 
 
 def start_postgres(directory: Path) -> DatabaseServer:
@@ -167,7 +179,7 @@ def start_postgres(directory: Path) -> DatabaseServer:
         raise FileNotFoundError("PostgreSQL is not installed (`make system-deps` installs it)")
     as_postgres = _as_postgres_user()
     directory.mkdir(parents=True, exist_ok=True)
-    _open_path_to(directory, as_postgres)
+    directory = _postgres_directory(directory, as_postgres)
     data = directory / "data"
     port = free_port()
     log = directory / "server.log"
@@ -188,7 +200,7 @@ def start_postgres(directory: Path) -> DatabaseServer:
         _wait_ready(server, server._process)
         _create_postgres_user(server, directory)
     except BaseException:
-        server.stop()
+        server.remove()
         raise
     return server
 
@@ -295,7 +307,7 @@ def _server_fixture(start: Callable[[Path], DatabaseServer], what: str,
     try:
         yield server
     finally:
-        server.stop()
+        server.remove()
 
 
 @pytest.fixture(scope="session")

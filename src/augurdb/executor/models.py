@@ -213,6 +213,8 @@ def describe(statement: exp.Describe, session: Session) -> Result:
 
 
 def _describe_parts(session: Session, parts: list[str], *, model_only: bool) -> Result:
+    # `m.1.info` tokenises as m, `1.info`: a version number swallows the dot after it.
+    parts = [piece for part in parts for piece in part.split(".")]
     catalog = session.instance.catalog
     projects = {p.lower(): p for p in catalog.projects()}
     if len(parts) > 1 and parts[0].lower() in projects and catalog.models(projects[parts[0].lower()], parts[1]):
