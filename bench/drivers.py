@@ -1,6 +1,6 @@
 """Source drivers: rows/s and peak memory moving a table from PostgreSQL and MariaDB to Arrow.
 
-    .venv/bin/python bench/drivers.py [--rows 500000] [--repeat 2] [--out docs/drivers-bench.md]
+    .venv/bin/python bench/drivers.py [--rows 500000] [--repeat 2] [--out docs/benchmarks.md]
 
 Starts a real PostgreSQL and a real MariaDB (tests/databases.py, the same servers the tests
 use), loads the first --rows rows of flights_3m (timestamp, two ints, two short strings) and
@@ -228,7 +228,7 @@ def run(rows: int, repeat: int) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def table(results: list[tuple[str, str, dict[str, Any]]], rows: int, repeat: int) -> str:
-    lines = ["## Source drivers", "",
+    lines = [
              f"Measured {time.strftime('%Y-%m-%d')} on this machine kind (2 cores), PostgreSQL and MariaDB "
              f"from Debian bookworm on loopback, `SELECT * FROM flights` over the first {rows:,} rows of "
              f"flights_3m, each driver in a fresh process, best of {repeat} for speed and worst for memory. "
@@ -249,7 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--out", type=Path, help="write the markdown section to this file")
+    parser.add_argument("--out", type=Path, help="write the section into this markdown file (docs/benchmarks.md)")
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "DRIVER", "PARAMETERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -259,7 +259,11 @@ def main() -> None:
     markdown = table(run(args.rows, args.repeat), args.rows, args.repeat)
     print(markdown)
     if args.out:
-        args.out.write_text(markdown)
+        from bench.server import write_section
+
+        write_section(args.out, markdown.rstrip(), heading="## Source drivers",
+                      command="Command: `.venv/bin/python bench/drivers.py --rows 500000 --repeat 2 "
+                              "--out docs/benchmarks.md`.")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 PyMySQL is pure Python and installs everywhere. connectorx streams 8x faster but maps every
 DECIMAL to decimal128(38, 10) and panics on wider ones; mysqlclient is 2x faster but needs
-a compiler and libmariadb-dev when pip installs it (docs/drivers-bench.md has the figures).
+a compiler and libmariadb-dev when pip installs it (docs/benchmarks.md ("Source drivers") has the figures).
 Column types come from the result's field packets, so the Arrow schema is known before the
 first row and every batch has it.
 """

@@ -2,7 +2,7 @@
 
 ADBC was the fastest driver measured that streams in bounded memory and also writes in
 bulk (adbc_ingest is COPY FROM STDIN in the connection's transaction); see
-docs/drivers-bench.md. Every statement runs in a transaction that ends with the statement
+docs/benchmarks.md ("Source drivers"). Every statement runs in a transaction that ends with the statement
 (rollback for reads, commit only at the end of a write).
 """
 
