@@ -27,7 +27,7 @@ from augurdb.planner.binder import (
     bind_table,
     cte_names,
 )
-from augurdb.planner.model_join import single_row_inputs, split_join
+from augurdb.planner.model_join import JoinSplit, single_row_inputs, split_join
 from augurdb.planner.pushdown import remove_conditions, render_for_source, scan_for_table, single_source
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan, Step
@@ -145,14 +145,8 @@ def _column_owner(planning: _Planning, sources: list[exp.Expr], bound: dict[int,
     """Which alias an unqualified column belongs to, from the tables' known columns."""
     known: list[tuple[str, frozenset[str] | None]] = []
     for source in sources:
-        b = bound.get(id(source))
-        if isinstance(b, RemoteTable):
-            columns: frozenset[str] | None = planning.snapshot.remote_columns(b.database, b.table)
-        elif isinstance(b, FileTable):
-            columns = frozenset(c["name"].lower() for c in b.record.columns)
-        else:
-            columns = None  # a subquery, a model or a relation of the plan: unknown here
-        known.append((source.alias_or_name, columns))
+        names = _known_columns(planning, bound.get(id(source)))
+        known.append((source.alias_or_name, frozenset(n.lower() for n in names) if names is not None else None))
 
     def owner(column: exp.Column) -> str | None:
         if len(known) == 1:
@@ -163,6 +157,15 @@ def _column_owner(planning: _Planning, sources: list[exp.Expr], bound: dict[int,
         return owners[0] if len(owners) == 1 else None
 
     return owner
+
+
+def _known_columns(planning: _Planning, bound: Bound) -> tuple[str, ...] | None:
+    """The columns of a linked table or a file; None for a subquery, a model or a plan relation."""
+    if isinstance(bound, RemoteTable):
+        return planning.snapshot.remote_columns(bound.database, bound.table)
+    if isinstance(bound, FileTable):
+        return tuple(c["name"] for c in bound.record.columns)
+    return None
 
 
 def _bind_local_tables(planning: _Planning, query: exp.Expr) -> None:
@@ -234,6 +237,11 @@ def _plan_batch(planning: _Planning, select: exp.Select, data: exp.Expr,
         raise NotSupported("Give the subquery joined with a model an alias: (SELECT ...) AS t")
     outputs = {alias: {name for name, _ in model_output_columns(b.record)} for alias, (_, b) in models.items()}
     split = split_join(select, data_alias, outputs, data)
+    if isinstance(data, exp.Table):
+        columns = _data_columns_needed(select, data_alias, _known_columns(planning, planning.bind(data)),
+                                       models, split)
+        if columns:
+            split.fetch.set("expressions", [exp.column(exp.to_identifier(c, quoted=True)) for c in columns])
     fetched = _plan_fetch(planning, split.fetch)
 
     predicted = []
@@ -244,6 +252,25 @@ def _plan_batch(planning: _Planning, select: exp.Select, data: exp.Expr,
         predicted.append((output, alias))
     select.set("from_", exp.From(this=_relation(fetched, data_alias)))
     select.set("joins", [_positional_join(output, alias) for output, alias in predicted])
+
+
+def _data_columns_needed(select: exp.Select, data_alias: str, table_columns: tuple[str, ...] | None,
+                         models: dict[str, tuple[exp.Table, ModelTable]], split: JoinSplit) -> list[str] | None:
+    """The data table's columns a model JOIN reads (the query's and the models' inputs), or None for all."""
+    if table_columns is None:
+        return None
+    for star in select.find_all(exp.Star):
+        parent = star.parent
+        if not isinstance(parent, exp.Column) or parent.table == data_alias:
+            return None
+    by_lower = {c.lower(): c for c in table_columns}
+    wanted = {c.name.lower() for c in select.find_all(exp.Column) if c.table in (data_alias, "")}
+    for alias, (_, bound) in models.items():
+        fed_by = {model_input.lower(): data_column for data_column, model_input in split.renames[alias].items()}
+        for model_input in bound.record.input_columns or []:
+            if model_input not in split.constants[alias]:
+                wanted.add(fed_by.get(model_input.lower(), model_input).lower())
+    return [by_lower[name] for name in by_lower if name in wanted]
 
 
 def _plan_fetch(planning: _Planning, fetch: exp.Select) -> str:

@@ -35,7 +35,7 @@ class Snapshot:
     sources: dict[str, DataIntegration] = field(default_factory=dict)  # lower-case name -> live
     # Column names of linked tables, asked of the source once per statement when a mixed-source
     # query needs them to place unqualified columns (the only source I/O while planning).
-    _remote_columns: dict[tuple[str, TableName], frozenset[str]] = field(default_factory=dict)
+    _remote_columns: dict[tuple[str, TableName], tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def take(cls, session: Session) -> Snapshot:
@@ -72,11 +72,12 @@ class Snapshot:
         """The linked database of that name, or None for projects, files and system databases."""
         return self.sources.get(database.lower())
 
-    def remote_columns(self, database: str, table: TableName) -> frozenset[str]:
+    def remote_columns(self, database: str, table: TableName) -> tuple[str, ...]:
+        """A linked table's column names as the source spells them."""
         key = (database.lower(), table)
         if key not in self._remote_columns:
             source = self.sources[database.lower()]
-            self._remote_columns[key] = frozenset(f.name.lower() for f in source.schema(table))
+            self._remote_columns[key] = tuple(f.name for f in source.schema(table))
         return self._remote_columns[key]
 
     # --- files and models -------------------------------------------------------------
