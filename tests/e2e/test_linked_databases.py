@@ -78,18 +78,27 @@ def test_mariadb_filters_limit_and_offset(linked: RunningServer) -> None:
     assert len(rows) == 3 and rows[0]["Age"] >= rows[1]["Age"] >= rows[2]["Age"]
 
 
-def test_cross_source_join_postgres_mariadb_and_files(linked: RunningServer, tmp_path: Path) -> None:
+def test_cross_source_join_postgres_mariadb_and_files(linked: RunningServer, tmp_path: Path,
+                                                     postgres_server: DatabaseServer) -> None:  # noqa: F811
     csv = tmp_path / "classes.csv"
     csv.write_text("pclass,label\n1,first\n2,second\n3,third\n")
     upload(linked, "classes", csv)
     rows = query(linked, "SELECT c.label, count(*) AS n FROM my.titanic AS t JOIN files.classes AS c "
                          "ON t.Pclass = c.pclass WHERE t.Sex = 'male' GROUP BY c.label ORDER BY c.label")
     assert [r["label"] for r in rows] == ["first", "second", "third"] and sum(r["n"] for r in rows) == 577
-    rows = query(linked, "SELECT h.neighborhood, n.borough, count(*) AS homes FROM pg.test.home_rentals AS h "
-                         "JOIN pg.neighborhoods AS n ON h.neighborhood = n.name "
-                         "JOIN files.classes AS c ON c.pclass = h.number_of_rooms "
-                         "GROUP BY h.neighborhood, n.borough ORDER BY homes DESC")
-    assert rows and {r["borough"] for r in rows} <= {"Center", "West", "Hills"}
+    sql = ("SELECT h.neighborhood, n.borough, count(*) AS homes FROM pg.test.home_rentals AS h "
+           "JOIN pg.neighborhoods AS n ON h.neighborhood = n.name "
+           "JOIN files.classes AS c ON c.pclass = h.number_of_rooms "
+           "GROUP BY h.neighborhood, n.borough ORDER BY homes DESC, h.neighborhood")
+    rows = query(linked, sql)
+    with postgres_server.connect() as con:
+        expected = con.execute("SELECT h.neighborhood, n.borough, count(*) FROM test.home_rentals AS h "
+                               "JOIN neighborhoods AS n ON h.neighborhood = n.name "
+                               "WHERE h.number_of_rooms BETWEEN 1 AND 3 "
+                               "GROUP BY 1, 2 ORDER BY 3 DESC, 1").fetchall()
+    assert [(r["neighborhood"], r["borough"], r["homes"]) for r in rows] == [tuple(e) for e in expected]
+    scans = [r for r in query(linked, f"EXPLAIN {sql}") if r["operator"] == "RemoteScan"]
+    assert len(scans) == 1 and "JOIN" in scans[0]["detail"] and "neighborhoods" in scans[0]["detail"]
 
 
 def test_native_query_in_postgres_dialect(linked: RunningServer) -> None:

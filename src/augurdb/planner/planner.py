@@ -8,7 +8,7 @@ for which rows, and the local query that joins it all.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlglot
@@ -27,8 +27,16 @@ from augurdb.planner.binder import (
     bind_table,
     cte_names,
 )
-from augurdb.planner.model_join import JoinSplit, single_row_inputs, split_join
-from augurdb.planner.pushdown import remove_conditions, render_for_source, scan_for_table, single_source
+from augurdb.planner.model_join import JoinSplit, conjuncts, single_row_inputs, split_join
+from augurdb.planner.pushdown import (
+    JoinGroup,
+    is_inner_join,
+    join_group,
+    remove_conditions,
+    render_for_source,
+    scan_for_table,
+    single_source,
+)
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan, Step
 from augurdb.sql import ast
@@ -132,6 +140,9 @@ def _scan_linked_tables(planning: _Planning, select: exp.Select) -> None:
     if not remote:
         return
     owner = _column_owner(planning, sources, bound)
+    if _join_same_source_tables(planning, select, sources, bound, owner):
+        _scan_linked_tables(planning, select)  # what is left: tables alone in their source
+        return
     for table, table_bound in remote:
         assert isinstance(table_bound, RemoteTable)
         scan = scan_for_table(select, table, table_bound, owner)
@@ -139,6 +150,66 @@ def _scan_linked_tables(planning: _Planning, select: exp.Select) -> None:
         output = planning.remote_scan(table_bound.database, sql)
         remove_conditions(select, scan.pushed)
         table.replace(_relation(output, scan.alias))
+
+
+def _join_same_source_tables(planning: _Planning, select: exp.Select, sources: list[exp.Expr],
+                             bound: dict[int, Bound], owner: Callable[[exp.Column], str | None]) -> bool:
+    """Inner-joined tables of one linked database become one scan that joins them there."""
+    joins = select.args.get("joins") or []
+    if not joins or not all(is_inner_join(j) for j in joins):
+        return False
+    by_database: dict[str, list[tuple[exp.Table, RemoteTable]]] = {}
+    for source in sources:
+        b = bound.get(id(source))
+        if isinstance(source, exp.Table) and isinstance(b, RemoteTable) and b.source.capabilities.pushdown:
+            by_database.setdefault(b.database, []).append((source, b))
+    for database, members in by_database.items():
+        if len(members) < 2:
+            continue
+        known = {t.alias_or_name: planning.snapshot.remote_columns(b.database, b.table) for t, b in members}
+        group = join_group(select, members, owner, known)
+        if group is None:
+            continue
+        output = planning.remote_scan(database, group.scan.sql(dialect=members[0][1].source.dialect))
+        _read_group_from(select, group, [t for t, _ in members], known, owner, output)
+        return True
+    return False
+
+
+def _read_group_from(select: exp.Select, group: JoinGroup, tables: list[exp.Table],
+                     known: dict[str, tuple[str, ...]], owner: Callable[[exp.Column], str | None],
+                     output: str) -> None:
+    """Rewrite `select` to read the group's tables from its one scan, named `output`."""
+    members = {id(t) for t in tables}
+    moved: list[exp.Expr] = []
+    for join in list(select.args.get("joins") or []):
+        kept = [p for p in conjuncts(join.args.get("on")) if not any(p is q for q in group.pushed)]
+        if id(join.this) in members and join.this is not tables[0]:
+            moved += kept  # an inner join's condition may as well be in the WHERE
+            join.pop()
+        else:
+            join.set("on", exp.and_(*kept) if kept else None)
+    remove_conditions(select, group.pushed)
+    if moved:
+        where = select.args.get("where")
+        select.set("where", exp.Where(this=exp.and_(*([where.this] if where else []), *moved)))
+    projections: list[exp.Expr] = []
+    for projection in select.expressions:
+        if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star) \
+                and projection.table in group.aliases:  # a.* -> each of a's columns, by its own name
+            projections += [exp.alias_(exp.column(f"{projection.table}.{c}", table=output, quoted=True), c,
+                                       quoted=True) for c in known[projection.table]]
+        else:
+            projections.append(projection)
+    select.set("expressions", projections)
+    for column in list(select.find_all(exp.Column)):
+        table = column.table or owner(column)
+        if table not in group.aliases or isinstance(column.this, exp.Star):
+            continue
+        name = next((c for c in known[table] if c.lower() == column.name.lower()), column.name)
+        renamed = exp.column(f"{table}.{name}", table=output, quoted=True)
+        column.replace(exp.alias_(renamed, column.name) if column.parent is select else renamed)
+    tables[0].replace(_relation(output, output))
 
 
 def _column_owner(planning: _Planning, sources: list[exp.Expr], bound: dict[int, Bound]):  # type: ignore[no-untyped-def]

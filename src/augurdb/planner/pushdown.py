@@ -149,3 +149,79 @@ def _only_about(part: exp.Expr, alias: str, owner: Callable[[exp.Column], str | 
     if not columns or any(part.find_all(exp.Subquery, exp.Select)):
         return False
     return all((c.table or owner(c)) == alias for c in columns)
+
+
+def is_inner_join(join: exp.Join) -> bool:
+    """INNER, CROSS and comma joins without USING: their conditions may move freely."""
+    return not join.side and (join.kind or "INNER").upper() in ("INNER", "CROSS") and not join.args.get("using")
+
+
+@dataclass(frozen=True)
+class JoinGroup:
+    """Tables of one linked database joined inside a mixed-source SELECT, read by one scan.
+
+    The scan names each column it reads `alias.column`, so the rest of the query can tell
+    the tables apart after they become one relation.
+    """
+
+    database: str
+    aliases: tuple[str, ...]
+    scan: exp.Select
+    pushed: tuple[exp.Expr, ...]  # the WHERE and ON conditions the scan applies
+
+
+def join_group(select: exp.Select, members: list[tuple[exp.Table, RemoteTable]],
+               owner: Callable[[exp.Column], str | None], known: dict[str, tuple[str, ...]]) -> JoinGroup | None:
+    """One scan for `members` (tables of one source, all inner-joined), or None when the query
+    reads them in a way the scan cannot name (a bare `*`, a column it cannot place)."""
+    aliases = tuple(t.alias_or_name for t, _ in members)
+    projection_names = {p.alias_or_name.lower() for p in select.expressions}
+    needed: dict[tuple[str, str], None] = {}
+    for column in select.find_all(exp.Column):
+        if isinstance(column.this, exp.Star):
+            if column.table in aliases:
+                needed.update({(column.table, c): None for c in known[column.table]})
+            continue
+        table = column.table or owner(column)
+        if table is None and not column.table and column.name.lower() not in projection_names:
+            return None
+        if table in aliases:
+            needed[(table, _spelling(column.name, known[table]))] = None
+    if any(isinstance(p, exp.Star) for p in select.expressions):
+        return None
+    pool = select_conditions(select)
+    pushed = tuple(p for p in pool if _only_about_any(p, aliases, owner))
+    scan = exp.select(*[exp.alias_(exp.column(c, table=a, quoted=True), f"{a}.{c}", quoted=True)
+                        for a, c in needed]).from_(_aliased(*members[0]))
+    for member, bound in members[1:]:
+        scan = scan.join(_aliased(member, bound), join_type="CROSS")
+    if pushed:
+        scan = scan.where(exp.and_(*[p.copy() for p in pushed]))
+    return JoinGroup(members[0][1].database, aliases, scan, pushed)
+
+
+def select_conditions(select: exp.Select) -> list[exp.Expr]:
+    """The AND-ed conditions of the WHERE and of every join's ON."""
+    where = select.args.get("where")
+    parts = conjuncts(where.this if where else None)
+    for join in select.args.get("joins") or []:
+        parts += conjuncts(join.args.get("on"))
+    return parts
+
+
+def _spelling(name: str, columns: tuple[str, ...]) -> str:
+    by_lower = {c.lower(): c for c in columns}
+    return by_lower.get(name.lower(), name)
+
+
+def _aliased(table: exp.Table, bound: RemoteTable) -> exp.Table:
+    return exp.Table(this=bound.relation.this.copy(),
+                     db=bound.relation.args["db"].copy() if bound.relation.args.get("db") else None,
+                     alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name)))
+
+
+def _only_about_any(part: exp.Expr, aliases: tuple[str, ...], owner: Callable[[exp.Column], str | None]) -> bool:
+    columns = list(part.find_all(exp.Column))
+    if not columns or any(part.find_all(exp.Subquery, exp.Select)):
+        return False
+    return all((c.table or owner(c)) in aliases for c in columns)
