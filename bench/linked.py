@@ -31,7 +31,8 @@ from bench.server import arrow_rows_per_s, mariadb_rows_per_s, peak_rss_mb, rss_
 from tests.conftest import start_server  # noqa: E402
 from tests.databases import load_csv, start_postgres  # noqa: E402
 
-COMMAND = "Command: `.venv/bin/python bench/linked.py --out docs/benchmarks.md` (2-core machine, shared)."
+COMMAND = ("Command: `.venv/bin/python bench/linked.py --out docs/benchmarks.md` (2-core machine, shared; "
+           "add `--mixers Linear,LightGBM,FullyConnectedNet` for a slower model).")
 
 
 def _query(con: pymysql.connections.Connection, sql: str) -> list[tuple]:
@@ -75,8 +76,11 @@ def _pg_reads(pg: object, table: str) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=3_000_000, help="rows of flights_3m to load")
+    parser.add_argument("--mixers", default="LightGBM",
+                        help="the model's mixers (a fast one shows the data path's own cost best)")
     parser.add_argument("--out", type=Path, help="write the results section into this markdown file")
     args = parser.parse_args()
+    mixers = ", ".join(f"'{m.strip()}'" for m in args.mixers.split(","))
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         pg = start_postgres(Path(tmp) / "pg")
@@ -94,7 +98,7 @@ def main() -> None:
             parameters = pg.parameters()
             _query(con, f"CREATE DATABASE pg WITH ENGINE = 'postgres', PARAMETERS = {json.dumps(parameters)}")
             _query(con, "CREATE MODEL flights_delay FROM pg (SELECT * FROM flights TABLESAMPLE SYSTEM (1) "
-                        "LIMIT 20000) PREDICT delay USING time_budget = 20, join_learn_process = true")
+                        f"LIMIT 20000) PREDICT delay USING time_budget = 20, mixers = [{mixers}], join_learn_process = true")
             status = _query(con, "SELECT status, error FROM models WHERE name = 'flights_delay'")
             assert status[0][0] == "complete", status
             idle_mb = rss_mb(server.process.pid)
@@ -116,8 +120,8 @@ def main() -> None:
             fetch_s, predict_s, fetched = _plain_fetch_and_predict(server.data_dir, parameters, model_id)
             bound = 1.5 * (fetch_s + predict_s)
             lines += [
-                f"flights_3m: {loaded:,} rows x 5 columns in PostgreSQL {pg_version(pg)}, model trained from a "
-                "20k-row sample (`FROM pg (... TABLESAMPLE ...)`), all in one run.",
+                f"flights_3m: {loaded:,} rows x 5 columns in PostgreSQL {pg_version(pg)}, model ({args.mixers}) "
+                "trained from a 20k-row sample (`FROM pg (... TABLESAMPLE ...)`), all in one run.",
                 "",
                 "| measure | value |",
                 "|---|---|",
