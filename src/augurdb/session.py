@@ -98,18 +98,15 @@ class Session:
             raise AugurError(_first_line(error)) from None
 
     def active_model(self, project: str, name: str) -> ModelRecord:
-        records = self.instance.catalog.models(project=project, name=name) or \
-            self.instance.catalog.models(project=project, name=name.lower())
-        if not records:
-            raise UnknownTable(f"Table '{project}.{name}' doesn't exist")
-        active = [r for r in records if r.active]
-        return active[0] if active else records[-1]
+        """The active version of a model, by the planner's name rules (planner/snapshot.py)."""
+        from augurdb.planner.snapshot import Snapshot
+
+        return Snapshot.take(self).active_model(project, name)
 
     def model_version(self, project: str, name: str, version: str) -> ModelRecord:
-        for record in self.instance.catalog.models(project=project, name=name):
-            if str(record.version) == version:
-                return record
-        raise UnknownTable(f"Model '{project}.{name}' has no version {version}")
+        from augurdb.planner.snapshot import Snapshot
+
+        return Snapshot.take(self).model_version(project, name, version)
 
 
 def _first_line(error: Exception) -> str:

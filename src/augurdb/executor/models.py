@@ -24,6 +24,7 @@ from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
 from augurdb.integrations.ml.registry import get_engine, resolve_name
 from augurdb.jobs.training import model_dir, training_data_path
+from augurdb.planner.snapshot import Snapshot
 from augurdb.result import Result
 from augurdb.sql import ast
 from augurdb.sql.parser import parse
@@ -215,19 +216,20 @@ def describe(statement: exp.Describe, session: Session) -> Result:
 def _describe_parts(session: Session, parts: list[str], *, model_only: bool) -> Result:
     # `m.1.info` tokenises as m, `1.info`: a version number swallows the dot after it.
     parts = [piece for part in parts for piece in part.split(".")]
-    catalog = session.instance.catalog
-    projects = {p.lower(): p for p in catalog.projects()}
-    if len(parts) > 1 and parts[0].lower() in projects and catalog.models(projects[parts[0].lower()], parts[1]):
+    snapshot = Snapshot.take(session)
+    projects = {p.lower(): p for p in snapshot.projects}
+    if len(parts) > 1 and parts[0].lower() in projects and (projects[parts[0].lower()], parts[1].lower()) in \
+            snapshot.models:
         project, rest = projects[parts[0].lower()], parts[1:]
-    elif session.database in projects.values() and catalog.models(session.database, parts[0]):
+    elif session.database in snapshot.projects and (session.database, parts[0].lower()) in snapshot.models:
         project, rest = session.database, parts
     elif model_only:
         raise UnknownTable(f"Model '{'.'.join(parts)}' doesn't exist")
     else:
         return _describe_table(session, parts)
     name, rest = rest[0], rest[1:]
-    record = session.model_version(project, name, rest.pop(0)) if rest and rest[0].isdigit() \
-        else session.active_model(project, name)
+    record = snapshot.model_version(project, name, rest.pop(0)) if rest and rest[0].isdigit() \
+        else snapshot.active_model(project, name)
     if not rest:
         return _describe_summary(session, record)
     model = session.instance.models.get(record)

@@ -1,4 +1,4 @@
-"""What the SQL sources share: parameter checks, a connection pool, quoting, Arrow helpers.
+"""What the SQL sources share: parameter checks, a connection pool, base classes, Arrow helpers.
 
 postgres.py, mysql.py, sqlite.py and duckdb_source.py each talk to one driver; the parts
 that do not depend on the driver live here so each rule is written once.
@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import pyarrow as pa
 from sqlglot import exp
 
-from augurdb.errors import NotSupported, WrongArguments
-from augurdb.integrations.data.base import SourceError, TableName
+from augurdb.errors import AlreadyExists, NotSupported, UnknownTable, WrongArguments
+from augurdb.integrations.data.base import SourceError, SourceUnreachable, TableName, WriteMode
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -42,6 +43,7 @@ def check_parameters(engine: str, parameters: Mapping[str, Any], valid: frozense
 
 
 def int_parameter(parameters: Mapping[str, Any], name: str, default: int) -> int:
+    """A parameter that is a whole number, not negative; default when it is not given."""
     value = parameters.get(name)
     if value is None or value == "":
         return default
@@ -55,6 +57,7 @@ def int_parameter(parameters: Mapping[str, Any], name: str, default: int) -> int
 
 
 def bool_parameter(parameters: Mapping[str, Any], name: str, default: bool) -> bool:
+    """A parameter that is true or false (1/0, yes/no, on/off too); default when not given."""
     value = parameters.get(name)
     if value is None or value == "":
         return default
@@ -187,6 +190,7 @@ def quote_name(name: str, dialect: str) -> str:
 
 
 def quote_table(table: TableName, dialect: str) -> str:
+    """A table's name, schema-qualified when it has a schema, quoted for the dialect."""
     schema = exp.to_identifier(table.schema, quoted=True) if table.schema else None
     return exp.Table(this=exp.to_identifier(table.name, quoted=True), db=schema).sql(dialect=dialect)
 
@@ -194,6 +198,178 @@ def quote_table(table: TableName, dialect: str) -> str:
 def display_name(database: str, table: TableName) -> str:
     """How a table is named in messages: 'db.schema.t' as the user wrote it."""
     return ".".join(part for part in (database, table.schema, table.name) if part)
+
+
+# --- what every SQL source does alike ------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Which database of which server, as which user: what every server source is given."""
+
+    host: str
+    port: int
+    user: str
+    database: str
+
+    @property
+    def where(self) -> str:  # the server as messages name it
+        return f"{self.host}:{self.port}"
+
+
+def unknown_table(database: str, table: TableName) -> UnknownTable:
+    """The error for a table the source does not have."""
+    return UnknownTable(f"Table '{display_name(database, table)}' doesn't exist")
+
+
+def write_steps(database: str, table: TableName, exists: bool, mode: WriteMode) -> tuple[bool, bool]:
+    """What write(mode) does first: (drop the table, create it); AlreadyExists when create finds it."""
+    if exists and mode == "create":
+        raise AlreadyExists(f"Table '{display_name(database, table)}' already exists")
+    return exists and mode == "replace", not exists or mode == "replace"
+
+
+class SQLSource(ABC):
+    """What the linked SQL sources do alike above their drivers: names, SELECT 1, DROP TABLE.
+
+    A subclass says how work runs on the source (`_run`), whether a table exists
+    (`_exists`) and what a driver's error means (`_translate`).
+    """
+
+    name: str
+    dialect: str
+    default_schema: str | None
+
+    @abstractmethod
+    def _run(self, work: Callable[[Any], T], commit: bool = False) -> T:
+        """`work(handle)` (a handle has execute()), driver errors translated to SourceError;
+        commit: the work changes the source (sources committing each statement ignore it)."""
+
+    @abstractmethod
+    def _exists(self, handle: Any, table: TableName) -> bool:
+        """Whether the source has the table or a view of that name."""
+
+    @abstractmethod
+    def _translate(self, error: BaseException) -> SourceError:
+        """A driver's error as the SourceError it means."""
+
+    def check(self) -> None:
+        """Connect and run a trivial query; raises SourceError naming the cause."""
+        self._run(lambda handle: handle.execute("SELECT 1").fetchall())
+
+    def drop_table(self, table: TableName) -> None:
+        """Remove a table; raises UnknownTable."""
+        table = self._qualified(table)
+
+        def drop(handle: Any) -> None:
+            self._require(handle, table)
+            handle.execute(f"DROP TABLE {self._quoted(table)}")
+        # PostgreSQL's DROP TABLE is transactional; MySQL's commits by itself, leaving the
+        # commit after it nothing to do.
+        self._run(drop, commit=True)
+
+    def _qualified(self, table: TableName) -> TableName:
+        """The table, in default_schema when it names no schema."""
+        return table if table.schema else TableName(table.name, self.default_schema)
+
+    def _quoted(self, table: TableName) -> str:
+        """The table's name in this source's SQL."""
+        return quote_table(table, self.dialect)
+
+    def _names(self, names: Iterable[str]) -> str:
+        """Column names for a column list: quoted, comma-separated."""
+        return ", ".join(quote_name(name, self.dialect) for name in names)
+
+    def _create_sql(self, table: TableName, names: Sequence[str], sql_types: Sequence[str]) -> str:
+        """CREATE TABLE of these columns, each of its type."""
+        columns = (f"{quote_name(name, self.dialect)} {sql_type}" for name, sql_type in zip(names, sql_types,
+                                                                                             strict=True))
+        return f"CREATE TABLE {self._quoted(table)} ({', '.join(columns)})"
+
+    def _require(self, handle: Any, table: TableName) -> None:
+        """UnknownTable unless the source has the table."""
+        if not self._exists(handle, table):
+            raise unknown_table(self.name, table)
+
+
+class PooledSource(SQLSource, Generic[C]):
+    """A SQL source whose connections come from a ConnectionPool (`_pool`, set by the subclass).
+
+    A driver error (of `_driver_errors`) becomes the SourceError it means; a SourceError,
+    UnknownTable or AlreadyExists raised by the work itself passes unchanged.
+    """
+
+    _pool: ConnectionPool[C]
+    _driver_errors: tuple[type[BaseException], ...] = (Exception,)
+
+    def close(self) -> None:
+        """Close the idle pooled connections."""
+        self._pool.clear()
+
+    def _server_gone(self, error: BaseException) -> bool:
+        """Whether the error means the server went away (and the idle connections with it)."""
+        return isinstance(self._translate(error), SourceUnreachable)
+
+    def _on_connection(self, work: Callable[[C], T]) -> T:
+        """`work(connection)` as one unit on a pooled connection (see ConnectionPool.run)."""
+        try:
+            return self._pool.run(work, self._server_gone)
+        except (SourceError, UnknownTable, AlreadyExists):
+            raise
+        except self._driver_errors as error:
+            raise self._translate(error) from error
+
+    def _start(self, first: Callable[[C], T]) -> tuple[C, T]:
+        """A connection and the result of its first statement; the caller releases it."""
+        try:
+            return self._pool.start(first, self._server_gone)
+        except SourceError:
+            raise
+        except Exception as error:
+            raise self._translate(error) from error
+
+
+class CursorSource(PooledSource[Any]):
+    """A pooled source whose driver has DB-API cursors (PostgreSQL, MySQL).
+
+    Work runs on a cursor, in a transaction that ends with the work.
+    """
+
+    def _run(self, work: Callable[[Any], T], commit: bool = False) -> T:
+        """`work(cursor)` in one transaction: committed when asked, else rolled back."""
+        def unit(connection: Any) -> T:
+            with connection.cursor() as cursor:
+                result = work(cursor)
+            connection.commit() if commit else connection.rollback()
+            return result
+        return self._on_connection(unit)
+
+    def check(self) -> None:
+        """Connect and run a trivial query; raises SourceError naming the cause."""
+        def ping(cursor: Any) -> None:
+            # A DB-API execute() returns no cursor to fetch from.
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        self._run(ping)
+
+    def _start_write(self, table: TableName) -> tuple[Any, bool]:
+        """A connection for a write and whether the table exists; the caller releases it."""
+        def exists_now(connection: Any) -> bool:
+            with connection.cursor() as cursor:
+                return self._exists(cursor, table)
+        return self._start(exists_now)
+
+    def _write_failed(self, connection: Any, clean: bool, error: BaseException, stream: InputStream,
+                      passed: tuple[type[BaseException], ...]) -> NoReturn:
+        """Release a failed write's connection (closed unless undone cleanly) and raise what
+        failed: the input's own error, an error of `passed` as it is, else the SourceError."""
+        translated = None if stream.error or isinstance(error, passed) else self._translate(error)
+        self._pool.release(connection, broken=not clean,
+                           server_gone=isinstance(translated, SourceUnreachable))
+        if stream.error is not None:
+            raise stream.error from None
+        if translated is None:
+            raise error
+        raise translated from error
 
 
 # --- Arrow --------------------------------------------------------------------------------
@@ -312,6 +488,7 @@ def plain_type(arrow_type: pa.DataType) -> pa.DataType:
 
 
 def unsupported_type(engine: str, name: str, arrow_type: pa.DataType) -> NotSupported:
+    """The error for a column whose type the engine has no column type for."""
     return NotSupported(f"Can't write column '{name}' of type {arrow_type} to {engine}")
 
 
@@ -327,3 +504,16 @@ def cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+def python_rows(batch: pa.RecordBatch, casts: Sequence[pa.DataType | None]) -> list[tuple[Any, ...]]:
+    """A batch as rows of Python values for a driver's executemany, each column cast first
+    to its type in `casts` (None: as it is)."""
+    columns = []
+    for column, cast in zip(batch.columns, casts, strict=True):
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        if cast is not None and pa.types.is_timestamp(column.type) and column.type.tz \
+                and not pa.types.is_timestamp(cast):
+            # Written as text, an aware timestamp is its UTC wall time, as a naive one reads back.
+            column = column.cast(pa.timestamp(column.type.unit))
+        columns.append((column if cast is None or column.type == cast else column.cast(cast)).to_pylist())
+    return list(zip(*columns, strict=True))

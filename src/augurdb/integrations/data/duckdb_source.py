@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -29,15 +29,16 @@ from augurdb.integrations.data.base import (
 )
 from augurdb.integrations.data.common import (
     InputStream,
+    SQLSource,
     Stream,
     bool_parameter,
     check_parameters,
-    display_name,
     quote_name,
-    quote_table,
     short,
+    write_steps,
 )
 
+T = TypeVar("T")
 PARAMETERS = frozenset({"database", "db_file", "read_only"})
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
 
@@ -59,7 +60,7 @@ class DuckDBEngine:
         return DuckDBIntegration(name, Path(str(path)).expanduser(), bool_parameter(given, "read_only", False))
 
 
-class DuckDBIntegration:
+class DuckDBIntegration(SQLSource):
     """One linked DuckDB file; tables are `db.schema.table` or `db.table` (schema main)."""
 
     engine = "duckdb"
@@ -85,7 +86,8 @@ class DuckDBIntegration:
                     raise self._translate(error) from None
             return self._root.cursor()
 
-    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T], commit: bool = False) -> T:
+        """`work(cursor)`; a cursor commits each statement outside begin(), so commit asks nothing more."""
         cursor = self._cursor()
         try:
             return work(cursor)
@@ -96,8 +98,7 @@ class DuckDBIntegration:
         finally:
             cursor.close()
 
-    def check(self) -> None:
-        self._run(lambda cursor: cursor.execute("SELECT 1").fetchall())
+    # --- the contract (check and drop_table are inherited) --------------------------------
 
     def tables(self, schema: str | None = None) -> list[TableInfo]:
         sql = ("SELECT schema_name, table_name, 'BASE TABLE' FROM duckdb_tables() "
@@ -110,17 +111,15 @@ class DuckDBIntegration:
                                   "AND (? IS NULL OR schema_name = ?) ORDER BY 1, 2",
                                   [*SYSTEM_SCHEMAS, schema, schema]).fetchall()
             return [TableInfo(name, owner, kind) for owner, name, kind in rows]
-        return list(self._run(listing))
+        return self._run(listing)
 
     def schema(self, table: TableName) -> pa.Schema:
         table = self._qualified(table)
 
         def describe(cursor: duckdb.DuckDBPyConnection) -> pa.Schema:
-            if not _exists(cursor, table):
-                raise UnknownTable(f"Table '{display_name(self.name, table)}' doesn't exist")
-            return _reader(cursor, f"SELECT * FROM {quote_table(table, self.dialect)} LIMIT 0", 1).schema
-        result: pa.Schema = self._run(describe)
-        return result
+            self._require(cursor, table)
+            return _reader(cursor, f"SELECT * FROM {self._quoted(table)} LIMIT 0", 1).schema
+        return self._run(describe)
 
     def scan(self, sql: str, batch_rows: int = 65_536) -> pa.RecordBatchReader:
         cursor = self._cursor()
@@ -139,19 +138,17 @@ class DuckDBIntegration:
     def write(self, table: TableName, data: pa.RecordBatchReader, mode: WriteMode) -> int:
         table = self._qualified(table)
         stream = InputStream(data)
-        target = quote_table(table, self.dialect)
-        names = ", ".join(quote_name(f.name, self.dialect) for f in data.schema)
+        target = self._quoted(table)
+        names = self._names(data.schema.names)
         source, empty = f"augur_input_{uuid.uuid4().hex}", f"augur_empty_{uuid.uuid4().hex}"
 
         def load(cursor: duckdb.DuckDBPyConnection) -> int:
             cursor.begin()
             try:
-                exists = _exists(cursor, table)
-                if exists and mode == "create":
-                    raise AlreadyExists(f"Table '{display_name(self.name, table)}' already exists")
-                if exists and mode == "replace":
+                drop, make = write_steps(self.name, table, self._exists(cursor, table), mode)
+                if drop:
                     cursor.execute(f"DROP TABLE {target}")
-                if not exists or mode == "replace":
+                if make:
                     # DuckDB's own Arrow -> SQL type mapping, from an empty table of the schema.
                     cursor.register(empty, data.schema.empty_table())
                     cursor.execute(f"CREATE TABLE {target} AS SELECT * FROM {quote_name(empty, self.dialect)}")
@@ -168,17 +165,7 @@ class DuckDBIntegration:
                 for view in (source, empty):
                     cursor.unregister(view)
             return stream.rows
-        result: int = self._run(load)
-        return result
-
-    def drop_table(self, table: TableName) -> None:
-        table = self._qualified(table)
-
-        def drop(cursor: duckdb.DuckDBPyConnection) -> None:
-            if not _exists(cursor, table):
-                raise UnknownTable(f"Table '{display_name(self.name, table)}' doesn't exist")
-            cursor.execute(f"DROP TABLE {quote_table(table, self.dialect)}")
-        self._run(drop)
+        return self._run(load)
 
     def close(self) -> None:
         with self._lock:
@@ -186,8 +173,15 @@ class DuckDBIntegration:
         if root is not None:
             root.close()
 
-    def _qualified(self, table: TableName) -> TableName:
-        return table if table.schema else TableName(table.name, self.default_schema)
+    # --- helpers --------------------------------------------------------------------------
+
+    def _exists(self, cursor: duckdb.DuckDBPyConnection, table: TableName) -> bool:
+        rows = cursor.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
+            "AND table_name = ? UNION ALL SELECT 1 FROM duckdb_views() "
+            "WHERE database_name = current_database() AND schema_name = ? AND view_name = ?",
+            [table.schema, table.name, table.schema, table.name]).fetchall()
+        return bool(rows)
 
     def _translate(self, error: BaseException) -> SourceError:
         if isinstance(error, SourceError):
@@ -205,11 +199,3 @@ def _reader(cursor: duckdb.DuckDBPyConnection, sql: str, batch_rows: int) -> pa.
         return pa.RecordBatchReader.from_batches(pa.schema([]), [])
     reader: pa.RecordBatchReader = relation.to_arrow_reader(batch_rows)
     return reader
-
-
-def _exists(cursor: duckdb.DuckDBPyConnection, table: TableName) -> bool:
-    rows = cursor.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
-        "AND table_name = ? UNION ALL SELECT 1 FROM duckdb_views() WHERE database_name = current_database() "
-        "AND schema_name = ? AND view_name = ?", [table.schema, table.name, table.schema, table.name]).fetchall()
-    return bool(rows)

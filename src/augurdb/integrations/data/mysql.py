@@ -10,13 +10,13 @@ first row and every batch has it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import pyarrow as pa
 
-from augurdb.errors import AlreadyExists, UnknownTable
+from augurdb.errors import AlreadyExists
 from augurdb.integrations.data.base import (
     DataCapabilities,
     SourceAccessDenied,
@@ -30,19 +30,20 @@ from augurdb.integrations.data.base import (
 from augurdb.integrations.data.common import (
     ABANDONED,
     ConnectionPool,
+    CursorSource,
     InputStream,
+    ServerSettings,
     Stream,
     bool_parameter,
     check_parameters,
     decimal_or_string,
-    display_name,
     import_driver,
     int_parameter,
     plain_type,
-    quote_name,
-    quote_table,
+    python_rows,
     short,
     unsupported_type,
+    write_steps,
 )
 
 PARAMETERS = frozenset({"host", "port", "user", "password", "database", "ssl", "ssl_ca", "ssl_cert",
@@ -62,18 +63,12 @@ BINARY_CHARSET = 63
 
 
 @dataclass(frozen=True)
-class Settings:
-    host: str
-    port: int
-    user: str
-    database: str
+class Settings(ServerSettings):
+    """One MySQL/MariaDB database's checked parameters (ssl: PyMySQL's ssl argument)."""
+
     connect_timeout: int
     ssl: dict[str, Any] | None = field(default=None, repr=False)
     password: str = field(default="", repr=False)
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 class MySQLEngine:
@@ -99,7 +94,7 @@ class MySQLEngine:
         return MySQLIntegration(name, settings)
 
 
-class MySQLIntegration:
+class MySQLIntegration(CursorSource):
     """One linked MySQL/MariaDB database; its tables are `db.table`."""
 
     engine = "mysql"
@@ -110,7 +105,7 @@ class MySQLIntegration:
     def __init__(self, name: str, settings: Settings):
         self.name = name
         self.settings = settings
-        self._pool: ConnectionPool[Any] = ConnectionPool(self._connect, _close, _alive)
+        self._pool = ConnectionPool(self._connect, _close, _alive)
 
     # --- connections ----------------------------------------------------------------------
 
@@ -132,26 +127,7 @@ class MySQLIntegration:
         connection._read_timeout = READ_TIMEOUT
         return connection
 
-    def _run(self, work: Callable[[Any], Any]) -> Any:
-        def unit(connection: Any) -> Any:
-            with connection.cursor() as cursor:
-                result = work(cursor)
-            connection.rollback()
-            return result
-        try:
-            return self._pool.run(unit, self._server_gone)
-        except (SourceError, UnknownTable, AlreadyExists):
-            raise
-        except Exception as error:
-            raise self._translate(error) from error
-
-    # --- the contract ---------------------------------------------------------------------
-
-    def check(self) -> None:
-        def ping(cursor: Any) -> None:
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-        self._run(ping)
+    # --- the contract (check, drop_table and close are inherited) -------------------------
 
     def tables(self, schema: str | None = None) -> list[TableInfo]:
         sql = "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = "
@@ -163,17 +139,15 @@ class MySQLIntegration:
                 cursor.execute(sql + "%s ORDER BY 1", (schema,))
             return [TableInfo(name, schema, "VIEW" if kind == "VIEW" else "BASE TABLE")
                     for name, kind in cursor.fetchall()]
-        return list(self._run(listing))
+        return self._run(listing)
 
     def schema(self, table: TableName) -> pa.Schema:
         def describe(cursor: Any) -> pa.Schema:
-            if not _exists(cursor, table):
-                raise UnknownTable(f"Table '{display_name(self.name, table)}' doesn't exist")
-            cursor.execute(f"SELECT * FROM {quote_table(table, self.dialect)} LIMIT 0")
+            self._require(cursor, table)
+            cursor.execute(f"SELECT * FROM {self._quoted(table)} LIMIT 0")
             cursor.fetchall()
             return _Columns(cursor._result.fields or []).schema
-        result: pa.Schema = self._run(describe)
-        return result
+        return self._run(describe)
 
     def scan(self, sql: str, batch_rows: int = 65_536) -> pa.RecordBatchReader:
         import pymysql.cursors
@@ -182,12 +156,7 @@ class MySQLIntegration:
             cursor = connection.cursor(pymysql.cursors.SSCursor)
             cursor.execute(sql)
             return cursor, _Columns(cursor._result.fields or [])
-        try:
-            connection, (cursor, columns) = self._pool.start(first, self._server_gone)
-        except SourceError:
-            raise
-        except Exception as error:
-            raise self._translate(error) from error
+        connection, (cursor, columns) = self._start(first)
 
         def batches() -> Any:
             while rows := cursor.fetchmany(batch_rows):
@@ -217,37 +186,24 @@ class MySQLIntegration:
         names = [f.name for f in data.schema]
         columns = [_column_type(f.name, f.type) for f in data.schema]
         stream = InputStream(data)
-
-        def exists_now(connection: Any) -> bool:
-            with connection.cursor() as cursor:
-                return _exists(cursor, table)
-        try:
-            connection, exists = self._pool.start(exists_now, self._server_gone)
-        except SourceError:
-            raise
-        except Exception as error:
-            raise self._translate(error) from error
+        connection, exists = self._start_write(table)
         staging: TableName | None = None
         try:
             with connection.cursor() as cursor:
-                if exists and mode == "create":
-                    raise AlreadyExists(f"Table '{display_name(self.name, table)}' already exists")
+                replace, make = write_steps(self.name, table, exists, mode)
                 into = table
-                if not exists or mode == "replace":
+                if make:
                     staging = TableName(f"{table.name[:40]}__augur_{uuid.uuid4().hex[:8]}", table.schema)
-                    cursor.execute(f"CREATE TABLE {quote_table(staging, self.dialect)} (" + ", ".join(
-                        f"{quote_name(name, self.dialect)} {sql_type}" for name, (sql_type, _) in
-                        zip(names, columns, strict=True)) + ")")
+                    cursor.execute(self._create_sql(staging, names, [sql_type for sql_type, _ in columns]))
                     into = staging
                 # PyMySQL formats the statement with %: a % in a name must be doubled.
-                target = (f"INSERT INTO {quote_table(into, self.dialect)} ("
-                          + ", ".join(quote_name(name, self.dialect) for name in names) + ")")
+                target = f"INSERT INTO {self._quoted(into)} ({self._names(names)})"
                 insert = target.replace("%", "%%") + " VALUES (" + ", ".join(["%s"] * len(names)) + ")"
                 for batch in stream:
-                    cursor.executemany(insert, _rows(batch, [convert for _, convert in columns]))
+                    cursor.executemany(insert, python_rows(batch, [convert for _, convert in columns]))
                 connection.commit()
                 if staging is not None:
-                    self._swap(cursor, staging, table, exists and mode == "replace")
+                    self._swap(cursor, staging, table, replace)
                     staging = None
         except BaseException as error:
             self._abort(connection, staging, error, stream)
@@ -255,50 +211,37 @@ class MySQLIntegration:
         return stream.rows
 
     def _swap(self, cursor: Any, staging: TableName, table: TableName, replace: bool) -> None:
-        target, new = quote_table(table, self.dialect), quote_table(staging, self.dialect)
+        target, new = self._quoted(table), self._quoted(staging)
         if not replace:
             cursor.execute(f"RENAME TABLE {new} TO {target}")
             return
-        old = quote_table(TableName(f"{table.name[:40]}__augur_old_{uuid.uuid4().hex[:8]}", table.schema),
-                          self.dialect)
+        old = self._quoted(TableName(f"{table.name[:40]}__augur_old_{uuid.uuid4().hex[:8]}", table.schema))
         cursor.execute(f"RENAME TABLE {target} TO {old}, {new} TO {target}")
         cursor.execute(f"DROP TABLE {old}")
 
     def _abort(self, connection: Any, staging: TableName | None, error: BaseException,
-               stream: InputStream) -> None:
+               stream: InputStream) -> NoReturn:
         """Undo a failed write (rollback, drop the staging table) and raise what failed."""
         clean = True
         try:
             connection.rollback()
             if staging is not None:
                 with connection.cursor() as cursor:
-                    cursor.execute(f"DROP TABLE IF EXISTS {quote_table(staging, self.dialect)}")
+                    cursor.execute(f"DROP TABLE IF EXISTS {self._quoted(staging)}")
         except Exception:
             clean = False
-        translated = None if stream.error or isinstance(error, AlreadyExists | SourceError) \
-            else self._translate(error)
-        self._pool.release(connection, broken=not clean,
-                           server_gone=isinstance(translated, SourceUnreachable))
-        if stream.error is not None:
-            raise stream.error from None
-        if translated is None:
-            raise error
-        raise translated from error
-
-    def drop_table(self, table: TableName) -> None:
-        def drop(cursor: Any) -> None:  # DROP TABLE commits by itself
-            if not _exists(cursor, table):
-                raise UnknownTable(f"Table '{display_name(self.name, table)}' doesn't exist")
-            cursor.execute(f"DROP TABLE {quote_table(table, self.dialect)}")
-        self._run(drop)
-
-    def close(self) -> None:
-        self._pool.clear()
+        self._write_failed(connection, clean, error, stream, (AlreadyExists, SourceError))
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _server_gone(self, error: BaseException) -> bool:
-        return isinstance(self._translate(error), SourceUnreachable)
+    def _exists(self, cursor: Any, table: TableName) -> bool:
+        if table.schema is None:
+            cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() "
+                           "AND table_name = %s", (table.name,))
+        else:
+            cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+                           "AND table_name = %s", (table.schema, table.name))
+        return bool(cursor.fetchall())
 
     def _translate(self, error: BaseException) -> SourceError:
         return translate(error, self.settings)
@@ -340,16 +283,6 @@ def _alive(connection: Any) -> bool:
         return True
     except Exception:
         return False
-
-
-def _exists(cursor: Any, table: TableName) -> bool:
-    if table.schema is None:
-        cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() "
-                       "AND table_name = %s", (table.name,))
-    else:
-        cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-                       (table.schema, table.name))
-    return bool(cursor.fetchall())
 
 
 # --- types out ----------------------------------------------------------------------------
@@ -428,12 +361,3 @@ def _column_type(name: str, arrow_type: pa.DataType) -> tuple[str, pa.DataType |
     if pa.types.is_duration(t):
         return "TIME(6)", pa.duration("us")
     raise unsupported_type("mysql", name, arrow_type)
-
-
-def _rows(batch: pa.RecordBatch, casts: list[pa.DataType | None]) -> list[tuple[Any, ...]]:
-    columns = []
-    for column, cast in zip(batch.columns, casts, strict=True):
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
-        columns.append((column if cast is None or column.type == cast else column.cast(cast)).to_pylist())
-    return list(zip(*columns, strict=True))

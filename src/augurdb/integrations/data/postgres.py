@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from augurdb.errors import AlreadyExists, UnknownTable
+from augurdb.errors import AlreadyExists
 from augurdb.integrations.data.base import (
     DataCapabilities,
     SourceAccessDenied,
@@ -32,12 +32,13 @@ from augurdb.integrations.data.base import (
 from augurdb.integrations.data.common import (
     ABANDONED,
     ConnectionPool,
+    CursorSource,
     InputStream,
+    ServerSettings,
     Stream,
     cast_batch,
     check_parameters,
     decimal_or_string,
-    display_name,
     import_driver,
     int_parameter,
     plain_type,
@@ -46,6 +47,7 @@ from augurdb.integrations.data.common import (
     rechunk,
     short,
     unsupported_type,
+    write_steps,
 )
 
 PARAMETERS = frozenset({"host", "port", "user", "password", "database", "schema", "sslmode",
@@ -60,21 +62,16 @@ KEEPALIVE = {"keepalives": "1", "keepalives_idle": "15", "keepalives_interval": 
 
 
 @dataclass(frozen=True)
-class Settings:
-    host: str
-    port: int
-    user: str
-    database: str
+class Settings(ServerSettings):
+    """One PostgreSQL database's checked parameters."""
+
     schema: str
     sslmode: str | None
     connect_timeout: int
     password: str = field(default="", repr=False)
 
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
     def uri(self) -> str:
+        """The libpq connection URI, with the keepalive and timeout settings."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         options = {"connect_timeout": str(self.connect_timeout), "application_name": "augurdb", **KEEPALIVE}
         if self.sslmode:
@@ -103,7 +100,7 @@ class PostgresEngine:
         return PostgresIntegration(name, settings)
 
 
-class PostgresIntegration:
+class PostgresIntegration(CursorSource):
     """One linked PostgreSQL database; tables are `db.schema.table` (or `db.table` in `schema`)."""
 
     engine = "postgres"
@@ -114,7 +111,7 @@ class PostgresIntegration:
         self.name = name
         self.settings = settings
         self.default_schema: str | None = settings.schema
-        self._pool: ConnectionPool[Any] = ConnectionPool(self._connect, _close, _alive)
+        self._pool = ConnectionPool(self._connect, _close, _alive)
 
     # --- connections ----------------------------------------------------------------------
 
@@ -136,27 +133,7 @@ class PostgresIntegration:
             raise self._translate(error) from None
         return connection
 
-    def _run(self, work: Callable[[Any], Any], commit: bool = False) -> Any:
-        """Run `work(cursor)` in one transaction: committed when asked, else rolled back."""
-        def unit(connection: Any) -> Any:
-            with connection.cursor() as cursor:
-                result = work(cursor)
-            connection.commit() if commit else connection.rollback()
-            return result
-        try:
-            return self._pool.run(unit, self._server_gone)
-        except (SourceError, UnknownTable, AlreadyExists):
-            raise
-        except Exception as error:
-            raise self._translate(error) from error
-
-    # --- the contract ---------------------------------------------------------------------
-
-    def check(self) -> None:
-        def ping(cursor: Any) -> None:
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-        self._run(ping)
+    # --- the contract (check, drop_table and close are inherited) -------------------------
 
     def tables(self, schema: str | None = None) -> list[TableInfo]:
         sql = ("SELECT table_schema, table_name, table_type FROM information_schema.tables "
@@ -170,18 +147,16 @@ class PostgresIntegration:
                 cursor.execute(sql + " AND table_schema = $1 ORDER BY 1, 2", parameters=(schema,))
             return [TableInfo(name, owner, "VIEW" if kind == "VIEW" else "BASE TABLE")
                     for owner, name, kind in cursor.fetchall()]
-        return list(self._run(listing))
+        return self._run(listing)
 
     def schema(self, table: TableName) -> pa.Schema:
         table = self._qualified(table)
 
         def describe(cursor: Any) -> pa.Schema:
-            if not _exists(cursor, table):
-                raise UnknownTable(f"Table '{display_name(self.name, table)}' doesn't exist")
-            cursor.execute(f"SELECT * FROM {quote_table(table, self.dialect)} WHERE false")
+            self._require(cursor, table)
+            cursor.execute(f"SELECT * FROM {self._quoted(table)} WHERE false")
             return _Columns(cursor.fetch_record_batch().schema).schema
-        result: pa.Schema = self._run(describe)
-        return result
+        return self._run(describe)
 
     def scan(self, sql: str, batch_rows: int = 65_536) -> pa.RecordBatchReader:
         def first(connection: Any) -> tuple[Any, pa.RecordBatchReader, _Columns]:
@@ -194,12 +169,7 @@ class PostgresIntegration:
             except BaseException:
                 _quiet(cursor.close)
                 raise
-        try:
-            connection, (cursor, reader, columns) = self._pool.start(first, self._server_gone)
-        except SourceError:
-            raise
-        except Exception as error:
-            raise self._translate(error) from error
+        connection, (cursor, reader, columns) = self._start(first)
 
         def finish(error: BaseException | None) -> None:
             if error is ABANDONED:
@@ -211,7 +181,7 @@ class PostgresIntegration:
                     connection.rollback()
                 except Exception:
                     error = ABANDONED
-            gone = error is not None and isinstance(self._translate(error), SourceUnreachable)
+            gone = error is not None and self._server_gone(error)
             self._pool.release(connection, broken=error is not None, server_gone=gone)
 
         batches = (columns.convert(batch) for batch in rechunk(iter(reader), batch_rows))
@@ -223,62 +193,28 @@ class PostgresIntegration:
         wire = pa.schema([pa.field(f.name, wire_type) for f, (_, wire_type) in zip(data.schema, columns,
                                                                                    strict=True)])
         stream = InputStream(data, convert=lambda batch: cast_batch(batch, wire), schema=wire)
-        target = quote_table(table, self.dialect)
-        create = f"CREATE TABLE {target} (" + ", ".join(
-            f"{quote_name(f.name, self.dialect)} {sql_type}" for f, (sql_type, _) in zip(data.schema, columns,
-                                                                                         strict=True)) + ")"
-
-        def exists_now(connection: Any) -> bool:
-            with connection.cursor() as cursor:
-                return _exists(cursor, table)
-        try:
-            connection, exists = self._pool.start(exists_now, self._server_gone)
-        except SourceError:
-            raise
-        except Exception as error:
-            raise self._translate(error) from error
+        target = self._quoted(table)
+        create = self._create_sql(table, data.schema.names, [sql_type for sql_type, _ in columns])
+        connection, exists = self._start_write(table)
         try:
             with connection.cursor() as cursor:
-                if exists and mode == "create":
-                    raise AlreadyExists(f"Table '{display_name(self.name, table)}' already exists")
-                if exists and mode == "replace":
+                drop, make = write_steps(self.name, table, exists, mode)
+                if drop:
                     cursor.execute(f"DROP TABLE {target}")
-                if not exists or mode == "replace":
+                if make:
                     cursor.execute(create)
                 cursor.adbc_ingest(table.name, stream.as_reader(), mode="append", db_schema_name=table.schema)
             connection.commit()
         except BaseException as error:
-            rolled_back = _quiet(connection.rollback)
-            translated = None if stream.error or isinstance(error, AlreadyExists) else self._translate(error)
-            self._pool.release(connection, broken=not rolled_back,
-                               server_gone=isinstance(translated, SourceUnreachable))
-            if stream.error is not None:
-                raise stream.error from None
-            if translated is None:
-                raise
-            raise translated from error
+            self._write_failed(connection, _quiet(connection.rollback), error, stream, (AlreadyExists,))
         self._pool.release(connection)
         return stream.rows
 
-    def drop_table(self, table: TableName) -> None:
-        table = self._qualified(table)
-
-        def drop(cursor: Any) -> None:
-            if not _exists(cursor, table):
-                raise UnknownTable(f"Table '{display_name(self.name, table)}' doesn't exist")
-            cursor.execute(f"DROP TABLE {quote_table(table, self.dialect)}")
-        self._run(drop, commit=True)
-
-    def close(self) -> None:
-        self._pool.clear()
-
     # --- helpers --------------------------------------------------------------------------
 
-    def _qualified(self, table: TableName) -> TableName:
-        return table if table.schema else TableName(table.name, self.settings.schema)
-
-    def _server_gone(self, error: BaseException) -> bool:
-        return isinstance(self._translate(error), SourceUnreachable)
+    def _exists(self, cursor: Any, table: TableName) -> bool:
+        cursor.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(quote_table(table, self.dialect),))
+        return bool(cursor.fetchall()[0][0])
 
     def _translate(self, error: BaseException) -> SourceError:
         return translate(error, self.settings)
@@ -349,11 +285,6 @@ def _quiet(action: Callable[[], Any]) -> bool:
         return True
     except Exception:
         return False
-
-
-def _exists(cursor: Any, table: TableName) -> bool:
-    cursor.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(quote_table(table, "postgres"),))
-    return bool(cursor.fetchall()[0][0])
 
 
 # --- types out ----------------------------------------------------------------------------

@@ -14,11 +14,10 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from augurdb.errors import AlreadyExists, UnknownTable
 from augurdb.integrations.data.base import (
     DataCapabilities,
     SourceError,
@@ -31,19 +30,23 @@ from augurdb.integrations.data.base import (
 from augurdb.integrations.data.common import (
     ConnectionPool,
     InputStream,
+    PooledSource,
     Stream,
     check_parameters,
     decimal_or_string,
-    display_name,
     plain_type,
+    python_rows,
     quote_name,
     quote_table,
     short,
+    unknown_table,
     unsupported_type,
+    write_steps,
 )
 
 PARAMETERS = frozenset({"db_file"})
 REQUIRED = frozenset({"db_file"})
+T = TypeVar("T")
 BUSY_TIMEOUT = 5.0  # seconds a statement waits for another writer's lock
 _PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 
@@ -61,18 +64,20 @@ class SQLiteEngine:
         return SQLiteIntegration(name, Path(str(given["db_file"])).expanduser())
 
 
-class SQLiteIntegration:
+class SQLiteIntegration(PooledSource[sqlite3.Connection]):
     """One linked SQLite file; its tables are `db.table`."""
 
     engine = "sqlite"
     dialect = "sqlite"
     capabilities = DataCapabilities(pushdown=True, native_query=True, writable=True)
     default_schema: str | None = None
+    # Only the driver's errors are the file's; others (the input's, say) pass as they are.
+    _driver_errors = (sqlite3.Error,)
 
     def __init__(self, name: str, path: Path):
         self.name = name
         self.path = path
-        self._pool: ConnectionPool[sqlite3.Connection] = ConnectionPool(self._connect, _close, _alive)
+        self._pool = ConnectionPool(self._connect, _close, _alive)
 
     def _connect(self) -> sqlite3.Connection:
         if not self.path.is_file():
@@ -87,26 +92,23 @@ class SQLiteIntegration:
             raise self._translate(error) from None
         return connection
 
-    def _run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
-        try:
-            return self._pool.run(work, lambda error: False)
-        except sqlite3.Error as error:
-            raise self._translate(error) from error
+    def _run(self, work: Callable[[sqlite3.Connection], T], commit: bool = False) -> T:
+        """`work(connection)`; the connection is in autocommit mode, so commit asks nothing more."""
+        return self._on_connection(work)
 
-    def check(self) -> None:
-        self._run(lambda connection: connection.execute("SELECT 1").fetchall())
+    # --- the contract (check, drop_table and close are inherited) -------------------------
 
     def tables(self, schema: str | None = None) -> list[TableInfo]:
         def listing(connection: sqlite3.Connection) -> list[TableInfo]:
             rows = connection.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
                                       "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").fetchall()
             return [TableInfo(name, None, "VIEW" if kind == "view" else "BASE TABLE") for name, kind in rows]
-        return list(self._run(listing))
+        return self._run(listing)
 
     def schema(self, table: TableName) -> pa.Schema:
-        if not self._run(lambda connection: _exists(connection, table)):
-            raise UnknownTable(f"Table '{display_name(self.name, table)}' doesn't exist")
-        reader = self.scan(f"SELECT * FROM {quote_table(TableName(table.name), self.dialect)}")
+        if not self._run(lambda connection: self._exists(connection, table)):
+            raise unknown_table(self.name, table)
+        reader = self.scan(f"SELECT * FROM {self._quoted(table)}")
         schema = reader.schema
         reader.close()
         return schema
@@ -118,12 +120,7 @@ class SQLiteIntegration:
             names = [column[0] for column in cursor.description or []]
             rows = cursor.fetchmany(batch_rows)
             return cursor, rows, _Columns(names, declared, rows)
-        try:
-            connection, (cursor, first_rows, columns) = self._pool.start(first, lambda error: False)
-        except SourceError:
-            raise
-        except Exception as error:
-            raise self._translate(error) from error
+        connection, (cursor, first_rows, columns) = self._start(first)
 
         def batches() -> Iterator[pa.RecordBatch]:
             rows = first_rows
@@ -141,25 +138,21 @@ class SQLiteIntegration:
         table = TableName(table.name)
         columns = [_column_type(f.name, f.type) for f in data.schema]
         stream = InputStream(data)
-        target = quote_table(table, self.dialect)
-        create = f"CREATE TABLE {target} (" + ", ".join(
-            f"{quote_name(f.name, self.dialect)} {sql_type}" for f, (sql_type, _) in zip(data.schema, columns,
-                                                                                         strict=True)) + ")"
-        insert = (f"INSERT INTO {target} (" + ", ".join(quote_name(f.name, self.dialect) for f in data.schema)
-                  + ") VALUES (" + ", ".join("?" * len(columns)) + ")")
+        target = self._quoted(table)
+        create = self._create_sql(table, data.schema.names, [sql_type for sql_type, _ in columns])
+        insert = (f"INSERT INTO {target} ({self._names(data.schema.names)}) "
+                  f"VALUES ({', '.join('?' * len(columns))})")
 
         def load(connection: sqlite3.Connection) -> int:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                exists = _exists(connection, table)
-                if exists and mode == "create":
-                    raise AlreadyExists(f"Table '{display_name(self.name, table)}' already exists")
-                if exists and mode == "replace":
+                drop, make = write_steps(self.name, table, self._exists(connection, table), mode)
+                if drop:
                     connection.execute(f"DROP TABLE {target}")
-                if not exists or mode == "replace":
+                if make:
                     connection.execute(create)
                 for batch in stream:
-                    connection.executemany(insert, _rows(batch, [convert for _, convert in columns]))
+                    connection.executemany(insert, python_rows(batch, [convert for _, convert in columns]))
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -167,18 +160,19 @@ class SQLiteIntegration:
                     raise stream.error from None
                 raise
             return stream.rows
-        result: int = self._run(load)
-        return result
+        return self._run(load)
 
-    def drop_table(self, table: TableName) -> None:
-        def drop(connection: sqlite3.Connection) -> None:
-            if not _exists(connection, table):
-                raise UnknownTable(f"Table '{display_name(self.name, table)}' doesn't exist")
-            connection.execute(f"DROP TABLE {quote_table(TableName(table.name), self.dialect)}")
-        self._run(drop)
+    # --- helpers --------------------------------------------------------------------------
 
-    def close(self) -> None:
-        self._pool.clear()
+    def _exists(self, connection: sqlite3.Connection, table: TableName) -> bool:
+        return bool(connection.execute("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') "
+                                       "AND name = ?", (table.name,)).fetchall())
+
+    def _quoted(self, table: TableName) -> str:
+        return quote_table(TableName(table.name), self.dialect)  # one schema: a schema named is not sent
+
+    def _server_gone(self, error: BaseException) -> bool:
+        return False  # a file has no server to lose: a failed connection says nothing of the others
 
     def _translate(self, error: BaseException) -> SourceError:
         if isinstance(error, SourceError):
@@ -197,11 +191,6 @@ def _close(connection: sqlite3.Connection) -> None:
 
 def _alive(connection: sqlite3.Connection) -> bool:
     return True  # a file does not go away between statements the way a server does
-
-
-def _exists(connection: sqlite3.Connection, table: TableName) -> bool:
-    return bool(connection.execute("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?",
-                                   (table.name,)).fetchall())
 
 
 def _declared_types(connection: sqlite3.Connection, sql: str) -> list[str] | None:
@@ -316,14 +305,3 @@ def _column_type(name: str, arrow_type: pa.DataType) -> tuple[str, pa.DataType |
     if pa.types.is_time(t):
         return "TIME", pa.string()
     raise unsupported_type("sqlite", name, arrow_type)
-
-
-def _rows(batch: pa.RecordBatch, casts: list[pa.DataType | None]) -> list[tuple[Any, ...]]:
-    columns = []
-    for column, cast in zip(batch.columns, casts, strict=True):
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
-        if pa.types.is_timestamp(column.type) and column.type.tz:
-            column = column.cast(pa.timestamp(column.type.unit))  # stored as UTC wall time
-        columns.append((column if cast is None or column.type == cast else column.cast(cast)).to_pylist())
-    return list(zip(*columns, strict=True))
