@@ -86,6 +86,14 @@ class ModelNotReady(AugurError):
     http_status = 409
 
 
+class ModelEndpointError(AugurError):
+    """A model served elsewhere failed: unreachable, or it answered with an error (URL and status named)."""
+
+    code = 1105
+    sqlstate = "HY000"
+    http_status = 502
+
+
 class InternalError(AugurError):
     """An unexpected failure; the message says what failed, the server stays up."""
 

@@ -48,6 +48,9 @@ class ModelRecord:
     accuracy: float | None = None
     input_columns: list[str] | None = None
     dtype_dict: dict[str, str] | None = None
+    # {"inputs": [[name, type], ...], "outputs": [[name, type], ...]}, declared by the engine at CREATE
+    # (linked models); None for engines whose outputs follow from the target (automl).
+    model_schema: dict[str, list[list[str]]] | None = None
     created_at: float = 0.0
     training_started_at: float | None = None
     training_stopped_at: float | None = None
@@ -57,7 +60,7 @@ class ModelRecord:
     worker_pid: int | None = None
     id: int | None = None
 
-    _JSON_FIELDS = ("training_options", "input_columns", "dtype_dict")
+    _JSON_FIELDS = ("training_options", "input_columns", "dtype_dict", "model_schema")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ModelRecord:

@@ -62,15 +62,19 @@ CREATE TABLE IF NOT EXISTS models (
     total_phases INTEGER,
     phase_name TEXT,
     worker_pid INTEGER,
+    model_schema TEXT,
     UNIQUE (project, name, version)
 );
 """
+
+# Columns added after a release: (table, column, type). Applied at open to catalogs made before.
+MIGRATIONS = [("models", "model_schema", "TEXT")]
 
 MODEL_COLUMNS = [
     "id", "project", "name", "version", "active", "engine", "status", "predict", "source",
     "select_data_query", "training_options", "tag", "error", "accuracy", "input_columns", "dtype_dict",
     "created_at", "training_started_at", "training_stopped_at", "current_phase", "total_phases",
-    "phase_name", "worker_pid",
+    "phase_name", "worker_pid", "model_schema",
 ]
 
 
@@ -83,6 +87,15 @@ class Catalog:
         self._secrets: SecretBox | None = None  # made on first use: most processes never read integrations
         self._local = threading.local()
         self._connection().executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a catalog made by an older release lacks."""
+        with self._transaction() as db:
+            for table, column, kind in MIGRATIONS:
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)

@@ -69,7 +69,7 @@ def _create_model(statement: ast.CreateModel, session: Session) -> Result:
     targets = statement.args["targets"]
     if len(targets) != 1:
         raise NotSupported("PREDICT takes one target column")
-    record = ModelRecord(project=project, name=name, version=1, engine=resolve_name(using.get("engine")),
+    record = ModelRecord(project=project, name=name, version=1, engine=_engine_name(using),
                          predict=targets[0], source=statement.args.get("source"),
                          select_data_query=statement.args.get("query"), tag=using.get("tag"),
                          training_options=_training_options(targets[0], using), created_at=time.time())
@@ -90,11 +90,20 @@ def _retrain(statement: ast.Retrain, session: Session) -> Result:
     record.id, record.version, record.active = None, max(v.version for v in versions) + 1, False
     record.status, record.error, record.accuracy = "generating", None, None
     record.training_started_at = record.training_stopped_at = record.current_phase = None
-    record.engine, record.predict, record.created_at = resolve_name(using.get("engine")), target, time.time()
+    record.engine, record.predict, record.created_at = _engine_name(using), target, time.time()
     record.source = statement.args.get("source") or base.source
     record.select_data_query = statement.args.get("query") or base.select_data_query
     record.training_options = _training_options(target, using)
     return _train(session, record, replace=False, wait=bool(using.get("join_learn_process")))
+
+
+# MindsDB's older spelling picks the engine by the model's serving format: USING format = 'mlflow'.
+_FORMAT_ENGINES = {"mlflow": "mlflow"}
+
+
+def _engine_name(using: dict[str, Any]) -> str:
+    engine = using.get("engine") or _FORMAT_ENGINES.get(str(using.get("format", "")).lower())
+    return resolve_name(engine)
 
 
 def _training_options(target: str, using: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +115,8 @@ def _train(session: Session, record: ModelRecord, *, replace: bool, wait: bool) 
     """Validate, run the source query, then hand the rows to a training worker."""
     engine = get_engine(record.engine)
     engine.validate(record.predict, record.training_options["using"])
+    if not engine.capabilities.needs_training_data:
+        return _link(session, record, engine, replace=replace)
     data = _training_data(session, record) if engine.capabilities.needs_training_data else None
     if data is not None:
         engine.validate_data(data, record.predict, record.training_options["using"])
@@ -125,6 +136,31 @@ def _train(session: Session, record: ModelRecord, *, replace: bool, wait: bool) 
     session.instance.jobs.submit(stored.id or 0)
     if wait:
         session.instance.jobs.wait(stored.id or 0)
+    return _info(catalog.model(stored.id or 0) or stored)
+
+
+def _link(session: Session, record: ModelRecord, engine: Any, *, replace: bool) -> Result:
+    """A model trained elsewhere: its engine checks the endpoint and declares its columns before
+    anything is stored; it is ready at once."""
+    catalog = session.instance.catalog
+    staging = session.instance.data_dir / "models" / f"linking-{time.time_ns()}"
+    try:
+        schema = engine.link(record.predict, record.training_options["using"], staging)
+        record.status, record.model_schema = "complete", schema.to_json()
+        record.input_columns = [name for name, _ in schema.inputs]
+        record.dtype_dict = {name: kind for name, kind in (*schema.inputs, *schema.outputs)}
+        record.training_started_at = record.training_stopped_at = time.time()
+        old = catalog.models(project=record.project, name=record.name) if replace else []
+        stored = catalog.insert_model(record, replace_existing=replace)
+        target = model_dir(session.instance.data_dir, stored.id or 0)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for dropped in old:
+        _remove_artifacts(session, dropped)
+    if record.training_options.get("activate", True):
+        catalog.activate_model(stored.id or 0)
     return _info(catalog.model(stored.id or 0) or stored)
 
 

@@ -117,6 +117,8 @@ def model_columns(record: ModelRecord) -> list[tuple[str, pa.DataType]]:
 
 def model_output_columns(record: ModelRecord) -> list[tuple[str, pa.DataType]]:
     """The columns a model computes: a condition on one of them filters rows, on any other sets an input."""
+    if record.model_schema:  # declared by the model's engine at CREATE
+        return [(name, arrow_type_of_dtype(kind)) for name, kind in record.model_schema["outputs"]]
     dtypes = record.dtype_dict or {}
     target = record.predict
     columns = [(target, arrow_type_of_dtype(dtypes.get(target))), (f"{target}_confidence", pa.float64()),

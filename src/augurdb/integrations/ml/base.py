@@ -16,10 +16,25 @@ ProgressFn = Callable[[int, int, str], None]
 class EngineCapabilities:
     """What the server may rely on; declared, never probed."""
 
-    # CREATE MODEL needs FROM db (query): the engine learns from rows.
+    # CREATE MODEL needs FROM db (query): the engine learns from rows. Engines that link a model
+    # trained elsewhere (an endpoint) do not; they implement LinkingEngine.link instead of train.
     needs_training_data: bool = True
     # Training runs in a worker process (heavy, CPU-bound); remote engines may train elsewhere.
     trains_in_worker: bool = True
+    # Where predict() does its work: "server" (in this process), "worker" or "remote" (an endpoint).
+    predicts: str = "server"
+
+
+@dataclass(frozen=True)
+class ModelSchema:
+    """A model's input and output columns with their types (dtype_dict's type names), declared by
+    its engine at CREATE and stored in the catalog: the planner reads outputs from here."""
+
+    inputs: tuple[tuple[str, str], ...]
+    outputs: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> dict[str, list[list[str]]]:
+        return {"inputs": [list(c) for c in self.inputs], "outputs": [list(c) for c in self.outputs]}
 
 
 @dataclass
@@ -67,4 +82,13 @@ class MLEngine(Protocol):
 
     def load(self, artifact_dir: Path) -> LoadedModel:
         """Load an artifact written by train()."""
+        ...
+
+
+class LinkingEngine(MLEngine, Protocol):
+    """An engine whose models are trained elsewhere: CREATE checks the endpoint and declares the schema."""
+
+    def link(self, target: str, options: dict[str, Any], artifact_dir: Path) -> ModelSchema:
+        """Check that the model answers, write what load() needs into artifact_dir, and declare
+        the model's columns; raise WrongArguments or ModelEndpointError naming the cause."""
         ...

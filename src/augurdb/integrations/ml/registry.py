@@ -13,6 +13,7 @@ DEFAULT_ENGINE = "automl"
 # name -> "module:factory"; imported only when first used, so the server starts fast.
 _ENGINES: dict[str, str] = {
     "automl": "augurdb.integrations.ml.automl_engine:AutoMLEngine",
+    "mlflow": "augurdb.integrations.ml.mlflow_rest:MLflowRestEngine",
 }
 _ALIASES = {"lightwood": "automl"}
 _loaded: dict[str, MLEngine] = {}

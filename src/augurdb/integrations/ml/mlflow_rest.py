@@ -1,0 +1,303 @@
+"""Models served by `mlflow models serve`, linked over REST (MindsDB's `format='mlflow'`).
+
+    CREATE PREDICTOR m PREDICT target
+    USING url.predict = 'http://127.0.0.1:5000/invocations', format = 'mlflow',
+          dtype_dict = {"text": "rich text", "target": "binary"};
+
+The inputs are dtype_dict's columns other than the target (only they are sent: no row ids,
+no target); the output is the target. CREATE checks the endpoint with one row and picks the
+request format the server takes: MLflow 2/3's `dataframe_split` (also `dataframe_records`,
+`inputs`), or MLflow 1.x's `format=pandas-records`; `USING request_format=...` sets it.
+Predictions go in batches (`batch_size`, default 1,000) with several requests in flight.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import http.client
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+
+from augurdb.errors import ModelEndpointError, WrongArguments
+from augurdb.executor.types import arrow_type_of_dtype
+from augurdb.integrations.ml.base import EngineCapabilities, ModelSchema, ProgressFn, TrainingResult
+
+FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records")
+OPTIONS = {"url.predict", "predict_url", "format", "dtype_dict", "request_format", "batch_size", "timeout",
+           "in_flight", "engine", "tag"}
+LINK_FILE = "mlflow_link.json"
+_RETRIES = 2  # prediction is idempotent: a dropped connection is retried, with backoff
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a linked MLflow model needs to be called."""
+
+    url: str
+    target: str
+    inputs: tuple[tuple[str, str], ...]
+    target_type: str
+    request_format: str = "dataframe_split"
+    batch_size: int = 1000
+    timeout: float = 30.0
+    in_flight: int = 4
+
+    @classmethod
+    def from_options(cls, target: str, options: dict[str, Any]) -> Link:
+        unknown = sorted(set(options) - OPTIONS)
+        if unknown:
+            raise WrongArguments(f"[mlflow] unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(OPTIONS))}")
+        url = options.get("url.predict") or options.get("predict_url")
+        if not url or urlsplit(str(url)).scheme not in ("http", "https"):
+            raise WrongArguments("[mlflow] give the model's URL: USING url.predict = 'http://host:port/invocations'")
+        dtypes = options.get("dtype_dict") or {}
+        if not isinstance(dtypes, dict):
+            raise WrongArguments("[mlflow] dtype_dict must be a JSON object: {\"column\": \"type\"}")
+        inputs = tuple((str(c), str(t)) for c, t in dtypes.items() if str(c).lower() != target.lower())
+        if not inputs:
+            raise WrongArguments("[mlflow] name the model's input columns and types in dtype_dict, e.g. "
+                                 "dtype_dict = {\"text\": \"rich text\", \"target\": \"binary\"}")
+        request_format = str(options.get("request_format") or "dataframe_split")
+        if request_format not in FORMATS:
+            raise WrongArguments(f"[mlflow] request_format must be one of {', '.join(FORMATS)}")
+        target_type = next((str(t) for c, t in dtypes.items() if str(c).lower() == target.lower()), "")
+        return cls(str(url), target, inputs, target_type, request_format,
+                   _positive(options, "batch_size", 1000, int), _positive(options, "timeout", 30.0, float),
+                   _positive(options, "in_flight", 4, int))
+
+
+def _positive(options: dict[str, Any], key: str, default: Any, kind: type) -> Any:
+    value = options.get(key, default)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise WrongArguments(f"[mlflow] {key} must be a positive number, got {value!r}")
+    return number
+
+
+class MLflowRestEngine:
+    """Links a model served by MLflow's scoring server; predicts by calling it."""
+
+    name = "mlflow"
+    capabilities = EngineCapabilities(needs_training_data=False, trains_in_worker=False, predicts="remote")
+
+    def validate(self, target: str, options: dict[str, Any]) -> None:
+        Link.from_options(target, options)
+
+    def validate_data(self, data: pa.Table, target: str, options: dict[str, Any]) -> None:
+        """Linked models learn nothing here: training data, if given, is not used."""
+
+    def train(self, data: pa.Table, target: str, options: dict[str, Any], artifact_dir: Path,
+              progress: ProgressFn) -> TrainingResult:
+        raise WrongArguments("[mlflow] a served model is trained where it is served: CREATE links it, "
+                             "RETRAIN checks the link again")
+
+    def link(self, target: str, options: dict[str, Any], artifact_dir: Path) -> ModelSchema:
+        link = Link.from_options(target, options)
+        link = _with_working_format(link, "request_format" not in options)
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__, default=list))
+        return ModelSchema(inputs=link.inputs, outputs=((target, link.target_type),))
+
+    def load(self, artifact_dir: Path) -> MLflowModel:
+        values = json.loads((artifact_dir / LINK_FILE).read_text())
+        values["inputs"] = tuple(tuple(c) for c in values["inputs"])
+        return MLflowModel(Link(**values))
+
+
+def _with_working_format(link: Link, probe: bool) -> Link:
+    """The link with a request format the server answers; one example row is sent."""
+    example = pa.table({name: pa.array([_example(kind)], arrow_type_of_dtype(kind)) for name, kind in link.inputs})
+    tried = [link.request_format] + ([f for f in FORMATS if f != link.request_format] if probe else [])
+    errors = []
+    for request_format in tried:
+        candidate = Link(**{**link.__dict__, "request_format": request_format})
+        try:
+            MLflowModel(candidate).call(example)
+            return candidate
+        except _EndpointError as error:
+            if error.status not in (400, 415):  # None: nothing answers there, no format will help
+                raise
+            errors.append(f"{request_format}: {error.message}")
+    if any("missing inputs" in e.lower() or "schema" in e.lower() for e in errors):
+        raise WrongArguments(f"[mlflow] the model at {link.url} does not take the columns "
+                             f"{', '.join(c for c, _ in link.inputs)}: {errors[0]}")
+    raise ModelEndpointError(f"[mlflow] the model at {link.url} accepts none of the request formats "
+                             f"{', '.join(tried)}: " + " | ".join(errors))
+
+
+def _example(kind: str) -> Any:
+    arrow = arrow_type_of_dtype(kind)
+    if pa.types.is_integer(arrow) or pa.types.is_floating(arrow):
+        return 0
+    if pa.types.is_date(arrow):
+        return datetime.date(2000, 1, 1)
+    if pa.types.is_timestamp(arrow):
+        return datetime.datetime(2000, 1, 1)
+    return "augurdb"
+
+
+class _EndpointError(ModelEndpointError):
+    def __init__(self, message: str, status: int | None):
+        super().__init__(message)
+        self.status = status
+
+
+class MLflowModel:
+    """A linked MLflow model: Arrow rows in, the target column out."""
+
+    def __init__(self, link: Link):
+        self.link = link
+        self.input_columns = [c for c, _ in link.inputs]
+        self._local = threading.local()
+        self.calls, self.errors, self.seconds = 0, 0, 0.0
+
+    def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
+        size = self.link.batch_size
+        batches = [data.slice(start, size) for start in range(0, data.num_rows, size)] or [data]
+        if len(batches) == 1:
+            values = self.call(batches[0])
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.link.in_flight, len(batches))) as pool:
+                values = [v for part in pool.map(self.call, batches) for v in part]
+        return pa.table({self.link.target: _column(values, self.link.target_type)})
+
+    def describe(self, attribute: str | None) -> pa.Table:
+        """DESCRIBE m lists ["info"]; DESCRIBE m.info shows the endpoint, format, schema and call counts."""
+        if attribute is None:
+            return pa.table({"tables": ["info"]})
+        if attribute != "info":
+            raise WrongArguments(f"[mlflow] unknown describe attribute '{attribute}'; valid: ['info']")
+        rows = {"url": self.link.url, "request_format": self.link.request_format,
+                "inputs": json.dumps(self.link.inputs), "outputs": json.dumps([[self.link.target, self.link.target_type]]),
+                "batch_size": self.link.batch_size, "calls": self.calls, "errors": self.errors,
+                "mean_latency_ms": round(1000 * self.seconds / self.calls, 2) if self.calls else None}
+        return pa.Table.from_pylist([rows])
+
+    def call(self, rows: pa.Table) -> list[Any]:
+        """One request for these rows; the predictions in row order."""
+        body, content_type = _request(rows, self.link.request_format)
+        started = time.monotonic()
+        try:
+            status, answer = self._post(body, content_type)
+        finally:
+            self.calls += 1
+            self.seconds += time.monotonic() - started
+        if status != 200:
+            self.errors += 1
+            raise _EndpointError(f"[mlflow] the model at {self.link.url} answered HTTP {status}: "
+                                 f"{_error_text(answer)}", status)
+        values = _predictions(answer, self.link.target)
+        if len(values) != rows.num_rows:
+            self.errors += 1
+            raise _EndpointError(f"[mlflow] the model at {self.link.url} returned {len(values)} predictions "
+                                 f"for {rows.num_rows} rows", status)
+        return values
+
+    def _post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
+        parts = urlsplit(self.link.url)
+        path = parts.path or "/"
+        for attempt in range(_RETRIES + 1):
+            connection = self._connection(parts)
+            try:
+                connection.request("POST", path + (f"?{parts.query}" if parts.query else ""), body,
+                                   {"Content-Type": content_type})
+                response = connection.getresponse()
+                return response.status, response.read()
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                self._local.connection = None
+                if attempt == _RETRIES:
+                    self.errors += 1
+                    raise _EndpointError(f"[mlflow] the model at {self.link.url} cannot be reached: {error}",
+                                         None) from None
+                time.sleep(0.1 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    def _connection(self, parts: Any) -> http.client.HTTPConnection:
+        """One kept-alive connection per thread (the server closes it after an error; we reopen)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            connection = kind(parts.hostname, parts.port, timeout=self.link.timeout)
+            self._local.connection = connection
+        return connection
+
+
+def _request(rows: pa.Table, request_format: str) -> tuple[bytes, str]:
+    records = [{k: _json_value(v) for k, v in row.items()} for row in rows.to_pylist()]
+    columns = rows.column_names
+    if request_format == "pandas-records":  # MLflow 1.x
+        return json.dumps(records).encode(), "application/json; format=pandas-records"
+    if request_format == "dataframe_records":
+        payload: dict[str, Any] = {"dataframe_records": records}
+    elif request_format == "inputs":
+        payload = {"inputs": {c: [r[c] for r in records] for c in columns}}
+    else:
+        payload = {"dataframe_split": {"columns": columns, "data": [[r[c] for c in columns] for r in records]}}
+    return json.dumps(payload).encode(), "application/json"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()  # not epoch milliseconds, as MindsDB sent them
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def _predictions(answer: bytes, target: str) -> list[Any]:
+    """MLflow's answer shapes: {"predictions": ...} or a bare value; a list of scalars, a list of
+    one-key (or target-keyed) dicts, or a dict of columns."""
+    try:
+        value = json.loads(answer)
+    except ValueError:
+        raise ModelEndpointError(f"[mlflow] the model answered something that is not JSON: {answer[:200]!r}") from None
+    if isinstance(value, dict) and "predictions" in value:
+        value = value["predictions"]
+    if isinstance(value, dict):
+        value = _pick(value, target)
+    if isinstance(value, list):
+        return [_pick(v, target) if isinstance(v, dict) else v for v in value]
+    raise ModelEndpointError(f"[mlflow] unexpected answer shape: {str(value)[:200]}")
+
+
+def _pick(value: dict[str, Any], target: str) -> Any:
+    by_lower = {k.lower(): v for k, v in value.items()}
+    if target.lower() in by_lower:
+        return by_lower[target.lower()]
+    if len(value) == 1:
+        return next(iter(value.values()))
+    raise ModelEndpointError(f"[mlflow] the answer has columns {', '.join(value)} but none named {target}")
+
+
+def _column(values: list[Any], kind: str) -> pa.Array:
+    """The predictions with the model's own value types (0/1 stay integers); numbers as the
+    target's declared type when it is numeric."""
+    arrow = arrow_type_of_dtype(kind)
+    if pa.types.is_floating(arrow) or pa.types.is_integer(arrow):
+        try:
+            return pa.array(values, arrow)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    return pa.array(values)
+
+
+def _error_text(answer: bytes) -> str:
+    try:
+        body = json.loads(answer)
+    except ValueError:
+        return " ".join(answer[:300].decode("utf-8", "replace").split())
+    text = str(body["message"]) if isinstance(body, dict) and "message" in body else str(body)
+    return " ".join(text.split())[:300]

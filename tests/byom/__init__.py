@@ -1,0 +1,1 @@
+"""Bring-your-own-model groundwork: a real MLflow-served classifier and its wire formats."""

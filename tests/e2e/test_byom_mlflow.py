@@ -1,0 +1,101 @@
+"""MindsDB's "bring your own model" tutorial, as written, through the real server: a text classifier
+served by a real `mlflow models serve`, linked with CREATE PREDICTOR ... format='mlflow', and
+joined with its test split in a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pymysql
+import pytest
+from tests.byom import serving
+from tests.byom.mlflow_model import held_out_rows
+from tests.conftest import RunningServer, start_server
+from tests.databases import DatabaseServer, postgres_server  # noqa: F401
+from tests.e2e.helpers import mysql
+
+mlflow_server = serving.mlflow_server  # the session fixture: trains and serves the model
+
+TEST_ROWS = 300
+
+
+def _run(server: RunningServer, sql: str) -> list[dict]:
+    with mysql(server, database=None) as con, con.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("USE mindsdb")
+        cur.execute(sql)
+        return list(cur.fetchall())
+
+
+def _served(url: str, texts: list[str]) -> list[int]:
+    """What the served model itself answers for these texts."""
+    response = httpx.post(url, json={"dataframe_split": {"columns": ["text"], "data": [[t] for t in texts]}},
+                          timeout=60)
+    response.raise_for_status()
+    return [row["target"] for row in response.json()["predictions"]]
+
+
+@pytest.fixture(scope="module")
+def tutorial(mlflow_server: serving.MlflowServer, postgres_server: DatabaseServer,  # noqa: F811
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, serving.MlflowServer]]:
+    rows = held_out_rows(TEST_ROWS)
+    with postgres_server.connect() as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS test")
+        con.execute("DROP TABLE IF EXISTS test.nlp_kaggle_test")
+        con.execute("CREATE TABLE test.nlp_kaggle_test (id integer, text text, target integer)")
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO test.nlp_kaggle_test VALUES (%s, %s, %s)",
+                            [(int(r.id), r.text, int(r.target)) for r in rows.itertuples()])
+    server = start_server(tmp_path_factory.mktemp("byom") / "data")
+    yield server, mlflow_server
+    server.stop()
+
+
+def test_the_tutorial_runs_as_written(tutorial: tuple[RunningServer, serving.MlflowServer],
+                                      postgres_server: DatabaseServer) -> None:  # noqa: F811
+    server, mlflow = tutorial
+    created = _run(server, f"""
+        CREATE PREDICTOR nlp_kaggle_mlflow
+        PREDICT `target`
+        USING url.predict='{mlflow.url}', format='mlflow',
+              dtype_dict={{"text": "rich text", "target": "binary"}}""")
+    assert created[0]["STATUS"] == "complete" and created[0]["ENGINE"] == "mlflow"
+
+    text = "The tsunami is coming, seek high ground"
+    one = _run(server, f"SELECT target FROM mindsdb.nlp_kaggle_mlflow WHERE text='{text}'")
+    assert one == [{"target": _served(mlflow.url, [text])[0]}]
+
+    parameters = {k: v for k, v in postgres_server.parameters().items() if k != "connect_timeout"}
+    _run(server, f"CREATE DATABASE db_byom WITH ENGINE='postgres', PARAMETERS={json.dumps(parameters)}")
+    joined = _run(server, "SELECT ta.text, tb.target AS predicted "
+                          "FROM db_byom.test.nlp_kaggle_test AS ta JOIN mindsdb.nlp_kaggle_mlflow AS tb")
+    assert len(joined) == TEST_ROWS
+    assert [r["predicted"] for r in joined] == _served(mlflow.url, [r["text"] for r in joined])
+    # Against the users' own labels: the model is a real classifier, not a constant.
+    labels = {r[0]: r[1] for r in postgres_server.connect().execute(
+        "SELECT text, target FROM test.nlp_kaggle_test").fetchall()}
+    accuracy = sum(labels[r["text"]] == r["predicted"] for r in joined) / len(joined)
+    assert accuracy > 0.7
+
+
+def test_linked_model_facts_and_errors(tutorial: tuple[RunningServer, serving.MlflowServer]) -> None:
+    server, mlflow = tutorial
+    _run(server, f"CREATE MODEL mindsdb.tweets PREDICT target USING engine = 'mlflow', "
+                 f"predict_url = '{mlflow.url}', dtype_dict = {{\"text\": \"rich text\", \"target\": \"binary\"}}")
+    info = _run(server, "DESCRIBE mindsdb.tweets.info")[0]
+    assert info["url"] == mlflow.url and json.loads(info["inputs"]) == [["text", "rich text"]]
+    # Only the declared input reaches the model: the data table's other columns (id, target) do not.
+    assert _run(server, "SELECT m.target FROM (SELECT 'calm sea' AS text, 7 AS id, 1 AS target) AS t "
+                        "JOIN mindsdb.tweets AS m") == [{"target": _served(mlflow.url, ["calm sea"])[0]}]
+    with mysql(server) as con, con.cursor() as cur:
+        with pytest.raises(pymysql.err.MySQLError) as dead:
+            cur.execute("CREATE MODEL mindsdb.dead PREDICT target USING engine = 'mlflow', "
+                        "predict_url = 'http://127.0.0.1:1/invocations', dtype_dict = {\"text\": \"rich text\"}")
+        assert "127.0.0.1:1" in dead.value.args[1] and "cannot be reached" in dead.value.args[1]
+        with pytest.raises(pymysql.err.MySQLError) as wrong:
+            cur.execute(f"CREATE MODEL mindsdb.wrong PREDICT target USING engine = 'mlflow', "
+                        f"predict_url = '{mlflow.url}', dtype_dict = {{\"body\": \"rich text\"}}")
+        assert wrong.value.args[0] == 1210 and "text" in wrong.value.args[1]
+        cur.execute("SELECT name FROM mindsdb.models WHERE name IN ('dead', 'wrong')")
+        assert cur.fetchall() == ()
