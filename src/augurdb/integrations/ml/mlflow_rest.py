@@ -164,12 +164,14 @@ class MLflowModel:
         self.calls, self.errors, self.seconds = 0, 0, 0.0
 
     def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
-        size = self.link.batch_size
+        """Batches of batch_size rows, in_flight requests at once (both also predict-time USING)."""
+        size = _positive(options, "batch_size", self.link.batch_size, int)
+        in_flight = _positive(options, "in_flight", self.link.in_flight, int)
         batches = [data.slice(start, size) for start in range(0, data.num_rows, size)] or [data]
-        if len(batches) == 1:
-            values = self.call(batches[0])
+        if len(batches) == 1 or in_flight == 1:
+            values = [v for batch in batches for v in self.call(batch)]
         else:
-            with ThreadPoolExecutor(max_workers=min(self.link.in_flight, len(batches))) as pool:
+            with ThreadPoolExecutor(max_workers=min(in_flight, len(batches))) as pool:
                 values = [v for part in pool.map(self.call, batches) for v in part]
         return pa.table({self.link.target: _column(values, self.link.target_type)})
 

@@ -1,0 +1,116 @@
+"""Bring-your-own-model benchmarks: a JOIN against a model served by `mlflow models serve`.
+
+    .venv/bin/python bench/byom.py [--rows 10000] [--out docs/benchmarks.md]
+
+Serves the tutorial's tweet classifier (tests/byom/mlflow_model.py) with a real `mlflow models
+serve`, starts `augurdb serve`, links the model and uploads `--rows` tweets as a file. In the same
+run, for batch sizes 1, 100, 1,000 and 10,000:
+- the JOIN `SELECT t.text, m.target FROM files.tweets t JOIN m USING batch_size = B` over the MySQL
+  protocol (all rows fetched), with one request in flight and with four;
+- the same rows sent to the endpoint directly from Python (httpx, one kept-alive client, the
+  same batches one after another);
+and single-row latency: `SELECT target FROM m WHERE text = ...` over pymysql against one direct
+call of the endpoint with one row (p50 over 200 calls each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pymysql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.server import percentile, timed_queries, write_section  # noqa: E402
+from tests.byom.mlflow_model import held_out_rows, save_tweet_model, train_rows  # noqa: E402
+from tests.byom.serving import serve_mlflow_model  # noqa: E402
+from tests.conftest import free_port, start_server  # noqa: E402
+from tests.e2e.helpers import upload  # noqa: E402
+
+COMMAND = "Command: `.venv/bin/python bench/byom.py --out docs/benchmarks.md` (2-core machine, shared)."
+
+
+def direct_rows_per_s(client: httpx.Client, url: str, texts: list[str], batch: int) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        part = texts[start:start + batch]
+        response = client.post(url, json={"dataframe_split": {"columns": ["text"], "data": [[t] for t in part]}})
+        response.raise_for_status()
+        assert len(response.json()["predictions"]) == len(part)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def join_rows_per_s(con: pymysql.connections.Connection, batch: int, in_flight: int, rows: int) -> float:
+    sql = (f"SELECT t.text, m.target FROM files.tweets AS t JOIN mindsdb.tweets AS m "
+           f"USING batch_size = {batch}, in_flight = {in_flight}")
+    started = time.perf_counter()
+    with con.cursor() as cur:
+        cur.execute(sql)
+        got = len(cur.fetchall())
+    assert got == rows, got
+    return rows / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--single-row-runs", type=int, default=200)
+    parser.add_argument("--out", type=Path, help="write the results section into this markdown file")
+    args = parser.parse_args()
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        save_tweet_model(root / "model")
+        mlflow = serve_mlflow_model(root / "model", free_port(), log=root / "mlflow.log")
+        server = start_server(root / "data")
+        try:
+            texts = (pd.concat([train_rows(), held_out_rows()])["text"].tolist() * 2)[:args.rows]
+            pd.DataFrame({"text": texts}).to_csv(root / "tweets.csv", index=False)
+            upload(server, "tweets", root / "tweets.csv")
+            con = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur", database="mindsdb",
+                                  autocommit=True)
+            with con.cursor() as cur:
+                cur.execute(f"CREATE MODEL tweets PREDICT target USING engine = 'mlflow', predict_url = "
+                            f"'{mlflow.url}', dtype_dict = {{\"text\": \"rich text\", \"target\": \"binary\"}}")
+            lines += [f"{args.rows:,} tweets (a file) joined with the tutorial's classifier served by "
+                      "`mlflow models serve` (mlflow-skinny 3.17.2), all in one run.", "",
+                      "| batch size | direct httpx calls (rows/s) | JOIN, 1 in flight | ratio | JOIN, 4 in flight |"
+                      " ratio |", "|---|---|---|---|---|---|"]
+            with httpx.Client(timeout=120) as client:
+                for batch in (1, 100, 1_000, 10_000):
+                    direct = direct_rows_per_s(client, mlflow.url, texts, batch)
+                    one = join_rows_per_s(con, batch, 1, len(texts))
+                    four = join_rows_per_s(con, batch, 4, len(texts))
+                    lines.append(f"| {batch:,} | {direct:,.0f} | {one:,.0f} | {one / direct:.2f} | {four:,.0f} | "
+                                 f"{four / direct:.2f} |")
+                    print(lines[-1], flush=True)
+                text = "The tsunami is coming, seek high ground"
+                direct_ms = []
+                for _ in range(args.single_row_runs):
+                    started = time.perf_counter()
+                    client.post(mlflow.url, json={"dataframe_split": {"columns": ["text"], "data": [[text]]}})
+                    direct_ms.append((time.perf_counter() - started) * 1000)
+            via = timed_queries(con, f"SELECT target FROM mindsdb.tweets WHERE text = '{text}'",
+                                args.single_row_runs)
+            added = percentile(via, .5) - percentile(direct_ms, .5)
+            lines += ["", f"- one row: direct call p50 {percentile(direct_ms, .5):.2f} ms; "
+                          f"`SELECT target FROM m WHERE text = ...` over pymysql p50 {percentile(via, .5):.2f} ms "
+                          f"(p99 {percentile(via, .99):.2f} ms): **{added:.2f} ms added**"]
+            con.close()
+        finally:
+            server.stop()
+            mlflow.stop()
+    report = "\n".join(lines)
+    print(report)
+    if args.out:
+        write_section(args.out, report, heading="## Bring your own model (MLflow)", command=COMMAND)
+
+
+if __name__ == "__main__":
+    main()
