@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pymysql
@@ -99,3 +100,25 @@ def test_linked_model_facts_and_errors(tutorial: tuple[RunningServer, serving.Ml
         assert wrong.value.args[0] == 1210 and "text" in wrong.value.args[1]
         cur.execute("SELECT name FROM mindsdb.models WHERE name IN ('dead', 'wrong')")
         assert cur.fetchall() == ()
+
+
+def test_an_endpoint_that_goes_away_is_a_clear_error(tmp_path: Path) -> None:
+    from tests.byom.mlflow_model import save_tweet_model
+    from tests.byom.serving import serve_mlflow_model
+    from tests.conftest import free_port
+
+    save_tweet_model(tmp_path / "model")
+    served = serve_mlflow_model(tmp_path / "model", free_port())
+    server = start_server(tmp_path / "data")
+    try:
+        _run(server, f"CREATE MODEL mindsdb.fragile PREDICT target USING engine = 'mlflow', "
+                     f"predict_url = '{served.url}', dtype_dict = {{\"text\": \"rich text\"}}")
+        assert len(_run(server, "SELECT target FROM mindsdb.fragile WHERE text = 'fire'")) == 1
+        served.stop()
+        with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as gone:
+            cur.execute("SELECT target FROM mindsdb.fragile WHERE text = 'fire'")
+        assert served.url in gone.value.args[1] and "cannot be reached" in gone.value.args[1]
+        assert _run(server, "SELECT 1 AS up") == [{"up": 1}]  # the server stays up
+    finally:
+        server.stop()
+        served.stop()

@@ -32,10 +32,16 @@ from augurdb.executor.types import arrow_type_of_dtype
 from augurdb.integrations.ml.base import EngineCapabilities, ModelSchema, ProgressFn, TrainingResult
 
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records")
+# MindsDB's newer spelling also names the model in an MLflow registry (model_name,
+# mlflow_server_url, mlflow_server_path); they are accepted, and the served URL is what is called.
+REGISTRY_OPTIONS = {"model_name", "mlflow_server_url", "mlflow_server_path"}
 OPTIONS = {"url.predict", "predict_url", "format", "dtype_dict", "request_format", "batch_size", "timeout",
-           "in_flight", "engine", "tag"}
+           "in_flight", "engine", "tag", *REGISTRY_OPTIONS}
 LINK_FILE = "mlflow_link.json"
 _RETRIES = 2  # prediction is idempotent: a dropped connection is retried, with backoff
+# After an endpoint could not be reached, calls fail at once for this long instead of each
+# waiting out its own retries (a circuit breaker); the first call after it tries again.
+_OPEN_CIRCUIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,7 @@ class MLflowModel:
         self.input_columns = [c for c, _ in link.inputs]
         self._local = threading.local()
         self.calls, self.errors, self.seconds = 0, 0, 0.0
+        self._unreachable_until = 0.0
 
     def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
         """Batches of batch_size rows, in_flight requests at once (both also predict-time USING)."""
@@ -208,6 +215,10 @@ class MLflowModel:
         return values
 
     def _post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
+        if time.monotonic() < self._unreachable_until:
+            self.errors += 1
+            raise _EndpointError(f"[mlflow] the model at {self.link.url} cannot be reached (it did not answer "
+                                 f"in the last {_OPEN_CIRCUIT_S:.0f} s; trying again after that)", None)
         parts = urlsplit(self.link.url)
         path = parts.path or "/"
         for attempt in range(_RETRIES + 1):
@@ -222,6 +233,7 @@ class MLflowModel:
                 self._local.connection = None
                 if attempt == _RETRIES:
                     self.errors += 1
+                    self._unreachable_until = time.monotonic() + _OPEN_CIRCUIT_S
                     raise _EndpointError(f"[mlflow] the model at {self.link.url} cannot be reached: {error}",
                                          None) from None
                 time.sleep(0.1 * 2 ** attempt)
