@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from augurdb.config import Settings
 
@@ -32,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     sql = commands.add_parser("sql", help="run SQL statements in-process and print the result")
     _data_dir_flag(sql)
     sql.add_argument("statement")
+
+    export = commands.add_parser("export", help="write a model as an MLflow model (`mlflow models serve` serves it)")
+    _data_dir_flag(export)
+    export.add_argument("model", help="[project.]model[.version]")
+    export.add_argument("directory", type=Path, help="a new directory for the MLflow model")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -59,6 +65,8 @@ def _run_local(args: argparse.Namespace) -> int:
             record = instance.files.load(args.name or args.file.stem, args.file, args.format)
             print(f"loaded files.{record.name}: {record.row_count} rows, {len(record.columns)} columns")
             return 0
+        if args.command == "export":
+            return _export(instance, args.model, args.directory)
         result = instance.session().execute(args.statement)
         print(result.table.to_pandas().to_string(index=False) if result.table is not None
               else f"OK, {result.affected_rows} row(s) affected")
@@ -68,6 +76,22 @@ def _run_local(args: argparse.Namespace) -> int:
         return 1
     finally:
         instance.close()
+
+
+def _export(instance: Any, name: str, directory: Path) -> int:
+    from augurdb.instance import DEFAULT_PROJECT
+    from augurdb.integrations.ml.mlflow_export import export
+    from augurdb.jobs.training import model_dir
+
+    parts = name.split(".")
+    project, parts = (parts[0], parts[1:]) if len(parts) > 1 and not parts[1].isdigit() else (DEFAULT_PROJECT, parts)
+    session = instance.session()
+    record = session.model_version(project, parts[0], parts[1]) if len(parts) > 1 \
+        else session.active_model(project, parts[0])
+    export(record, model_dir(instance.data_dir, record.id or 0), directory)
+    print(f"exported {record.qualified_name}.{record.version} to {directory}: "
+          f"mlflow models serve -m {directory} --env-manager local")
+    return 0
 
 
 if __name__ == "__main__":

@@ -39,3 +39,12 @@ def test_every_setting_is_documented() -> None:
     text = (DOCS / "cli.md").read_text()
     for name in Settings.__dataclass_fields__:
         assert f"AUGURDB_{name.upper()}" in text, f"setting {name} is not in docs/cli.md"
+
+
+def test_every_cli_command_is_documented() -> None:
+    from augurdb import cli
+
+    text = (DOCS / "cli.md").read_text()
+    source = Path(cli.__file__).read_text()
+    for command in re.findall(r'commands\.add_parser\("(\w+)"', source):
+        assert f"## augurdb {command}" in text, f"augurdb {command} is not in docs/cli.md"
