@@ -5,6 +5,8 @@ joined with its test split in a real PostgreSQL."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +29,17 @@ def _run(server: RunningServer, sql: str) -> list[dict]:
         cur.execute("USE mindsdb")
         cur.execute(sql)
         return list(cur.fetchall())
+
+
+def _wait_until_refused(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"port {port} still accepts connections after the server was stopped")
 
 
 def _served(url: str, texts: list[str]) -> list[int]:
@@ -115,6 +128,7 @@ def test_an_endpoint_that_goes_away_is_a_clear_error(tmp_path: Path) -> None:
                      f"predict_url = '{served.url}', dtype_dict = {{\"text\": \"rich text\"}}")
         assert len(_run(server, "SELECT target FROM mindsdb.fragile WHERE text = 'fire'")) == 1
         served.stop()
+        _wait_until_refused(served.port)  # uvicorn may finish a kept-alive request while it shuts down
         with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as gone:
             cur.execute("SELECT target FROM mindsdb.fragile WHERE text = 'fire'")
         assert served.url in gone.value.args[1] and "cannot be reached" in gone.value.args[1]
@@ -122,3 +136,24 @@ def test_an_endpoint_that_goes_away_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         server.stop()
         served.stop()
+
+
+def test_a_configured_ml_engine_gives_its_options_to_its_models(
+        tutorial: tuple[RunningServer, serving.MlflowServer]) -> None:
+    server, mlflow = tutorial
+    _run(server, "CREATE ML_ENGINE served_mlflow FROM mlflow USING request_format = 'dataframe_records', "
+                 "batch_size = 50, api_token = 'very-secret'")
+    engines = {r["NAME"]: r for r in _run(server, "SHOW ML_ENGINES")}
+    assert engines["served_mlflow"]["HANDLER"] == "mlflow"
+    assert json.loads(engines["served_mlflow"]["CONNECTION_DATA"])["api_token"] == "******"
+    assert "very-secret" not in json.dumps(_run(server, "SELECT * FROM information_schema.ml_engines"))
+    _run(server, f"CREATE MODEL mindsdb.configured PREDICT target USING engine = 'served_mlflow', "
+                 f"predict_url = '{mlflow.url}', dtype_dict = {{\"text\": \"rich text\"}}")
+    shown = _run(server, "SELECT training_options FROM mindsdb.models WHERE name = 'configured'")
+    assert "very-secret" not in shown[0]["TRAINING_OPTIONS"] and "******" in shown[0]["TRAINING_OPTIONS"]
+    info = _run(server, "DESCRIBE mindsdb.configured.info")[0]
+    assert info["request_format"] == "dataframe_records" and info["batch_size"] == 50
+    assert _run(server, "SELECT engine FROM mindsdb.models WHERE name = 'configured'") == [{"ENGINE": "mlflow"}]
+    _run(server, "DROP ML_ENGINE served_mlflow")
+    assert "served_mlflow" not in {r["NAME"] for r in _run(server, "SHOW ML_ENGINES")}
+    assert len(_run(server, "SELECT target FROM mindsdb.configured WHERE text = 'flood'")) == 1

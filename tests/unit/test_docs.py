@@ -27,7 +27,8 @@ def test_every_statement_is_documented() -> None:
                 "DescribeModel": "DESCRIBE", "Describe": "DESCRIBE", "Use": "USE", "Drop": "DROP TABLE",
                 "Set": "SET", "Show": "SHOW", "Transaction": "Transactions", "Commit": "Transactions",
                 "Rollback": "Transactions", "Query": "Predictions", "AlterDatabase": "ALTER DATABASE",
-                "Create": "CREATE TABLE / INSERT", "Insert": "CREATE TABLE / INSERT"}
+                "Create": "CREATE TABLE / INSERT", "Insert": "CREATE TABLE / INSERT",
+                "CreateMLEngine": "CREATE ML_ENGINE", "DropMLEngine": "CREATE ML_ENGINE"}
     for statement_type in run_statement.registry:
         if statement_type is object:
             continue

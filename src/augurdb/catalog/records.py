@@ -19,6 +19,16 @@ class IntegrationRecord:
 
 
 @dataclass(frozen=True)
+class MLEngineRecord:
+    """A configured ML engine: `CREATE ML_ENGINE name FROM handler USING ...`; models that name it
+    in `USING engine = name` get its parameters under their own."""
+
+    name: str
+    handler: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class FileRecord:
     """An uploaded file, stored as Parquet under the data directory."""
 

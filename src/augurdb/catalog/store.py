@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from augurdb.catalog.records import FileRecord, IntegrationRecord, ModelRecord
+from augurdb.catalog.records import FileRecord, IntegrationRecord, MLEngineRecord, ModelRecord
 from augurdb.catalog.secrets import SecretBox
 
 SCHEMA = """
@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE TABLE IF NOT EXISTS integrations (
     name TEXT PRIMARY KEY,
     engine TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ml_engines (
+    name TEXT PRIMARY KEY,
+    handler TEXT NOT NULL,
     parameters TEXT NOT NULL,
     created_at REAL NOT NULL
 );
@@ -157,6 +163,23 @@ class Catalog:
     def drop_integration(self, name: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM integrations WHERE name = ?", (name,))
+
+    # --- ML engine instances -------------------------------------------------------
+
+    def ml_engines(self) -> list[MLEngineRecord]:
+        """CREATE ML_ENGINE instances, their parameters decrypted."""
+        rows = self._query("SELECT * FROM ml_engines ORDER BY name")
+        return [MLEngineRecord(r["name"], r["handler"], self._box().open(r["parameters"])) for r in rows]
+
+    def add_ml_engine(self, record: MLEngineRecord, *, replace: bool = False) -> None:
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        with self._transaction() as db:
+            db.execute(f"{verb} INTO ml_engines (name, handler, parameters, created_at) VALUES (?, ?, ?, ?)",
+                       (record.name, record.handler, self._box().seal(record.parameters), time.time()))
+
+    def drop_ml_engine(self, name: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM ml_engines WHERE name = ?", (name,))
 
     # --- files ------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ from augurdb.errors import (
 )
 from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
-from augurdb.integrations.ml.registry import get_engine, resolve_name
+from augurdb.executor.ml_engines import resolve_engine
+from augurdb.integrations.ml.registry import get_engine
 from augurdb.jobs.training import model_dir, training_data_path
 from augurdb.planner.snapshot import Snapshot
 from augurdb.result import Result
@@ -65,11 +66,11 @@ def _create_model(statement: ast.CreateModel, session: Session) -> Result:
         if statement.args.get("exists"):
             return _info(existing[-1])
         raise AlreadyExists(f"Model already exists: {project}.{name}")
-    using = ast.using_of(statement)
+    engine, using = resolve_engine(session, ast.using_of(statement))
     targets = statement.args["targets"]
     if len(targets) != 1:
         raise NotSupported("PREDICT takes one target column")
-    record = ModelRecord(project=project, name=name, version=1, engine=_engine_name(using),
+    record = ModelRecord(project=project, name=name, version=1, engine=engine,
                          predict=targets[0], source=statement.args.get("source"),
                          select_data_query=statement.args.get("query"), tag=using.get("tag"),
                          training_options=_training_options(targets[0], using), created_at=time.time())
@@ -84,26 +85,20 @@ def _retrain(statement: ast.Retrain, session: Session) -> Result:
     if not versions:
         raise UnknownTable(f"Model '{project}.{name}' doesn't exist")
     base = next((v for v in versions if v.active), versions[-1])
-    using = {**base.training_options.get("using", {}), **ast.using_of(statement)}
+    engine, using = resolve_engine(session, ast.using_of(statement))
+    if "engine" not in ast.using_of(statement):
+        engine = base.engine
+    using = {**base.training_options.get("using", {}), **using}
     target = (statement.args.get("targets") or [base.predict])[0]
     record = copy.copy(base)
     record.id, record.version, record.active = None, max(v.version for v in versions) + 1, False
     record.status, record.error, record.accuracy = "generating", None, None
     record.training_started_at = record.training_stopped_at = record.current_phase = None
-    record.engine, record.predict, record.created_at = _engine_name(using), target, time.time()
+    record.engine, record.predict, record.created_at = engine, target, time.time()
     record.source = statement.args.get("source") or base.source
     record.select_data_query = statement.args.get("query") or base.select_data_query
     record.training_options = _training_options(target, using)
     return _train(session, record, replace=False, wait=bool(using.get("join_learn_process")))
-
-
-# MindsDB's older spelling picks the engine by the model's serving format: USING format = 'mlflow'.
-_FORMAT_ENGINES = {"mlflow": "mlflow"}
-
-
-def _engine_name(using: dict[str, Any]) -> str:
-    engine = using.get("engine") or _FORMAT_ENGINES.get(str(using.get("format", "")).lower())
-    return resolve_name(engine)
 
 
 def _training_options(target: str, using: dict[str, Any]) -> dict[str, Any]:

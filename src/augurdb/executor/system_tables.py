@@ -147,11 +147,18 @@ def model_row(record: ModelRecord) -> dict[str, Any]:
         "VERSION": record.version, "STATUS": record.status, "ACCURACY": record.accuracy,
         "PREDICT": record.predict, "UPDATE_STATUS": "up_to_date", "MINDSDB_VERSION": __version__,
         "ERROR": record.error, "SELECT_DATA_QUERY": record.select_data_query,
-        "TRAINING_OPTIONS": json.dumps(record.training_options), "TAG": record.tag,
+        "TRAINING_OPTIONS": json.dumps(_shown_options(record.training_options)), "TAG": record.tag,
         "CREATED_AT": int(record.created_at), "TRAINING_TIME": record.training_time,
         "CURRENT_TRAINING_PHASE": record.current_phase, "TOTAL_TRAINING_PHASES": record.total_phases,
         "TRAINING_PHASE_NAME": record.phase_name,
     }
+
+
+def _shown_options(options: dict[str, Any]) -> dict[str, Any]:
+    """A model's options with secret values (api_token, password, ...) as ******."""
+    from augurdb.executor.ml_engines import masked_options
+
+    return {**options, "using": masked_options(dict(options.get("using") or {}))}
 
 
 def models_table(session: Session, project: str | None = None) -> pa.Table:
@@ -229,9 +236,12 @@ def _columns(session: Session) -> pa.Table:
 
 
 def _engines(session: Session) -> pa.Table:
+    from augurdb.executor.ml_engines import masked_options
     from augurdb.integrations.ml.registry import engine_names
 
     rows = [{"NAME": n, "HANDLER": n, "CONNECTION_DATA": "{}"} for n in engine_names()]
+    rows += [{"NAME": r.name, "HANDLER": r.handler, "CONNECTION_DATA": json.dumps(masked_options(r.parameters))}
+             for r in session.instance.catalog.ml_engines()]
     return table(rows, [("NAME", pa.string()), ("HANDLER", pa.string()), ("CONNECTION_DATA", pa.string())])
 
 

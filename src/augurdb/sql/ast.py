@@ -84,3 +84,15 @@ class AlterDatabase(exp.Expression):
     """ALTER DATABASE name [WITH] [ENGINE = '...'] PARAMETERS = {...}: new connection parameters."""
 
     arg_types = {"this": True, "engine": False, "parameters": False}
+
+
+class CreateMLEngine(exp.Expression):
+    """CREATE [OR REPLACE] ML_ENGINE [IF NOT EXISTS] name FROM handler [USING k = v, ...]"""
+
+    arg_types = {"this": True, "handler": True, "exists": False, "replace": False, "using": False}
+
+
+class DropMLEngine(exp.Expression):
+    """DROP ML_ENGINE [IF EXISTS] name"""
+
+    arg_types = {"this": True, "exists": False}

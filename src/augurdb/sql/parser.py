@@ -121,6 +121,17 @@ class AugurParser(MySQLParser):
         if word in ("PROJECT", "DATABASE", "SCHEMA"):
             self._advance()
             return self._parse_create_database(word, bool(replace))
+        if word == "ML_ENGINE":
+            self._advance()
+            exists = self._parse_exists(not_=True)
+            name = self._name(any_token=False)
+            if not self._match(TokenType.FROM):
+                self.raise_error("Expected FROM <handler> in CREATE ML_ENGINE")
+            node = ast.CreateMLEngine(this=name, handler=self._name(), exists=exists, replace=bool(replace),
+                                      using={})
+            if self._match(TokenType.USING):
+                node.set("using", self._parse_using_pairs())
+            return node
         self._retreat(start)
         return super()._parse_create()
 
@@ -161,6 +172,10 @@ class AugurParser(MySQLParser):
             self._advance()
             if_exists = self._parse_exists()
             return ast.DropDatabase(this=self._name(any_token=False), kind=word, exists=if_exists)
+        if word == "ML_ENGINE":
+            self._advance()
+            if_exists = self._parse_exists()
+            return ast.DropMLEngine(this=self._name(any_token=False), exists=if_exists)
         return super()._parse_drop(exists=exists, kind=kind)
 
     def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Expr:  # type: ignore[override]

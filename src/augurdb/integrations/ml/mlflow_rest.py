@@ -36,7 +36,7 @@ FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records")
 # mlflow_server_url, mlflow_server_path); they are accepted, and the served URL is what is called.
 REGISTRY_OPTIONS = {"model_name", "mlflow_server_url", "mlflow_server_path"}
 OPTIONS = {"url.predict", "predict_url", "format", "dtype_dict", "request_format", "batch_size", "timeout",
-           "in_flight", "engine", "tag", *REGISTRY_OPTIONS}
+           "in_flight", "api_token", "engine", "tag", *REGISTRY_OPTIONS}
 LINK_FILE = "mlflow_link.json"
 _RETRIES = 2  # prediction is idempotent: a dropped connection is retried, with backoff
 # After an endpoint could not be reached, calls fail at once for this long instead of each
@@ -56,6 +56,7 @@ class Link:
     batch_size: int = 1000
     timeout: float = 30.0
     in_flight: int = 4
+    api_token: str | None = None  # sent as `Authorization: Bearer ...` (a served model behind auth)
 
     @classmethod
     def from_options(cls, target: str, options: dict[str, Any]) -> Link:
@@ -76,9 +77,10 @@ class Link:
         if request_format not in FORMATS:
             raise WrongArguments(f"[mlflow] request_format must be one of {', '.join(FORMATS)}")
         target_type = next((str(t) for c, t in dtypes.items() if str(c).lower() == target.lower()), "")
+        token = options.get("api_token")
         return cls(str(url), target, inputs, target_type, request_format,
                    _positive(options, "batch_size", 1000, int), _positive(options, "timeout", 30.0, float),
-                   _positive(options, "in_flight", 4, int))
+                   _positive(options, "in_flight", 4, int), str(token) if token else None)
 
 
 def _positive(options: dict[str, Any], key: str, default: Any, kind: type) -> Any:
@@ -224,8 +226,10 @@ class MLflowModel:
         for attempt in range(_RETRIES + 1):
             connection = self._connection(parts)
             try:
-                connection.request("POST", path + (f"?{parts.query}" if parts.query else ""), body,
-                                   {"Content-Type": content_type})
+                headers = {"Content-Type": content_type}
+                if self.link.api_token:
+                    headers["Authorization"] = f"Bearer {self.link.api_token}"
+                connection.request("POST", path + (f"?{parts.query}" if parts.query else ""), body, headers)
                 response = connection.getresponse()
                 return response.status, response.read()
             except (OSError, http.client.HTTPException) as error:
