@@ -119,3 +119,25 @@ def save_tweet_model(path: Path) -> Path:
     finally:
         cloudpickle.unregister_pickle_by_value(module)
     return path
+
+
+class FailsOnBoom(mlflow.pyfunc.PythonModel):
+    """A model that raises for one input: its error must reach the user whole."""
+
+    def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input,
+                params: dict | None = None) -> pd.DataFrame:
+        texts = pd.Series(model_input[INPUT_COLUMN]).astype(str)
+        if (texts == "boom").any():
+            raise ValueError("this model cannot read 'boom'")
+        return pd.DataFrame({OUTPUT_COLUMN: texts.str.len().astype("int64")})
+
+
+def save_failing_model(path: Path) -> Path:
+    """Save FailsOnBoom (by value, like the tweet model) into the new directory `path`."""
+    module = sys.modules[__name__]
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        mlflow.pyfunc.save_model(str(path), python_model=FailsOnBoom(), pip_requirements=_pip_requirements())
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+    return path

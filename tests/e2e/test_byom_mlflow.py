@@ -157,3 +157,35 @@ def test_a_configured_ml_engine_gives_its_options_to_its_models(
     _run(server, "DROP ML_ENGINE served_mlflow")
     assert "served_mlflow" not in {r["NAME"] for r in _run(server, "SHOW ML_ENGINES")}
     assert len(_run(server, "SELECT target FROM mindsdb.configured WHERE text = 'flood'")) == 1
+
+
+def test_a_model_loaded_from_its_path_runs_in_a_worker(tutorial: tuple[RunningServer, serving.MlflowServer],
+                                                       postgres_server: DatabaseServer,  # noqa: F811
+                                                       tmp_path: Path) -> None:
+    from tests.byom.mlflow_model import save_failing_model
+
+    server, mlflow = tutorial
+    parameters = {k: v for k, v in postgres_server.parameters().items() if k != "connect_timeout"}
+    _run(server, f"CREATE DATABASE IF NOT EXISTS db_byom WITH ENGINE='postgres', PARAMETERS={json.dumps(parameters)}")
+    _run(server, f"CREATE MODEL mindsdb.local_tweets PREDICT target USING engine = 'mlflow', "
+                 f"model_uri = 'file://{mlflow.model_dir}', dtype_dict = {{\"text\": \"rich text\"}}")
+    joined = _run(server, "SELECT ta.text, tb.target FROM db_byom.test.nlp_kaggle_test AS ta "
+                          "JOIN mindsdb.local_tweets AS tb")
+    assert [r["target"] for r in joined] == _served(mlflow.url, [r["text"] for r in joined])
+    assert _run(server, "DESCRIBE mindsdb.local_tweets.info")[0]["runs_in"] == "worker process"
+
+    failing = save_failing_model(tmp_path / "failing")
+    _run(server, f"CREATE MODEL mindsdb.fragile_code PREDICT target USING engine = 'mlflow', "
+                 f"model_uri = '{failing}', dtype_dict = {{\"text\": \"text\"}}")
+    assert _run(server, "SELECT target FROM mindsdb.fragile_code WHERE text = 'four'") == [{"target": 4}]
+    with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as raised:
+        cur.execute("SELECT target FROM mindsdb.fragile_code WHERE text = 'boom'")
+    message = raised.value.args[1]
+    # The model's own traceback, down to the line of its predict that raised (its code was pickled
+    # by value, so the frame is named <dynamic-code>).
+    assert "ValueError: this model cannot read 'boom'" in message and "in predict" in message
+    assert _run(server, "SELECT target FROM mindsdb.fragile_code WHERE text = 'again'") == [{"target": 5}]
+    with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as missing:
+        cur.execute("CREATE MODEL mindsdb.nowhere PREDICT target USING engine = 'mlflow', "
+                    f"model_uri = '{tmp_path / 'nothing'}', dtype_dict = {{\"text\": \"text\"}}")
+    assert missing.value.args[0] == 1210 and "MLmodel" in missing.value.args[1]

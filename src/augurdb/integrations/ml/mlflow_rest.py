@@ -37,6 +37,7 @@ FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records")
 REGISTRY_OPTIONS = {"model_name", "mlflow_server_url", "mlflow_server_path"}
 OPTIONS = {"url.predict", "predict_url", "format", "dtype_dict", "request_format", "batch_size", "timeout",
            "in_flight", "api_token", "engine", "tag", *REGISTRY_OPTIONS}
+LOCAL_OPTIONS = {"model_uri", "dtype_dict", "batch_size", "engine", "tag"}
 LINK_FILE = "mlflow_link.json"
 _RETRIES = 2  # prediction is idempotent: a dropped connection is retried, with backoff
 # After an endpoint could not be reached, calls fail at once for this long instead of each
@@ -66,17 +67,10 @@ class Link:
         url = options.get("url.predict") or options.get("predict_url")
         if not url or urlsplit(str(url)).scheme not in ("http", "https"):
             raise WrongArguments("[mlflow] give the model's URL: USING url.predict = 'http://host:port/invocations'")
-        dtypes = options.get("dtype_dict") or {}
-        if not isinstance(dtypes, dict):
-            raise WrongArguments("[mlflow] dtype_dict must be a JSON object: {\"column\": \"type\"}")
-        inputs = tuple((str(c), str(t)) for c, t in dtypes.items() if str(c).lower() != target.lower())
-        if not inputs:
-            raise WrongArguments("[mlflow] name the model's input columns and types in dtype_dict, e.g. "
-                                 "dtype_dict = {\"text\": \"rich text\", \"target\": \"binary\"}")
+        inputs, target_type = _declared_inputs(target, options)
         request_format = str(options.get("request_format") or "dataframe_split")
         if request_format not in FORMATS:
             raise WrongArguments(f"[mlflow] request_format must be one of {', '.join(FORMATS)}")
-        target_type = next((str(t) for c, t in dtypes.items() if str(c).lower() == target.lower()), "")
         token = options.get("api_token")
         return cls(str(url), target, inputs, target_type, request_format,
                    _positive(options, "batch_size", 1000, int), _positive(options, "timeout", 30.0, float),
@@ -101,7 +95,10 @@ class MLflowRestEngine:
     capabilities = EngineCapabilities(needs_training_data=False, trains_in_worker=False, predicts="remote")
 
     def validate(self, target: str, options: dict[str, Any]) -> None:
-        Link.from_options(target, options)
+        if "model_uri" in options:
+            _local_link(target, options)
+        else:
+            Link.from_options(target, options)
 
     def validate_data(self, data: pa.Table, target: str, options: dict[str, Any]) -> None:
         """Linked models learn nothing here: training data, if given, is not used."""
@@ -112,16 +109,65 @@ class MLflowRestEngine:
                              "RETRAIN checks the link again")
 
     def link(self, target: str, options: dict[str, Any], artifact_dir: Path) -> ModelSchema:
+        if "model_uri" in options:
+            return _link_local(target, options, artifact_dir)
         link = Link.from_options(target, options)
         link = _with_working_format(link, "request_format" not in options)
         artifact_dir.mkdir(parents=True, exist_ok=True)
         (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__, default=list))
         return ModelSchema(inputs=link.inputs, outputs=((target, link.target_type),))
 
-    def load(self, artifact_dir: Path) -> MLflowModel:
+    def load(self, artifact_dir: Path) -> Any:
         values = json.loads((artifact_dir / LINK_FILE).read_text())
         values["inputs"] = tuple(tuple(c) for c in values["inputs"])
+        if "model_uri" in values:
+            from augurdb.integrations.ml.mlflow_local import LocalLink, LocalPyfuncModel
+
+            return LocalPyfuncModel(LocalLink(**values))
         return MLflowModel(Link(**values))
+
+
+def _declared_inputs(target: str, options: dict[str, Any]) -> tuple[tuple[tuple[str, str], ...], str]:
+    """dtype_dict's columns other than the target, and the target's declared type."""
+    dtypes = options.get("dtype_dict") or {}
+    if not isinstance(dtypes, dict):
+        raise WrongArguments("[mlflow] dtype_dict must be a JSON object: {\"column\": \"type\"}")
+    inputs = tuple((str(c), str(t)) for c, t in dtypes.items() if str(c).lower() != target.lower())
+    if not inputs:
+        raise WrongArguments("[mlflow] name the model's input columns and types in dtype_dict, e.g. "
+                             "dtype_dict = {\"text\": \"rich text\", \"target\": \"binary\"}")
+    return inputs, next((str(t) for c, t in dtypes.items() if str(c).lower() == target.lower()), "")
+
+
+def _local_link(target: str, options: dict[str, Any]) -> Any:
+    from augurdb.integrations.ml.mlflow_local import LocalLink, checked_uri
+
+    unknown = sorted(set(options) - LOCAL_OPTIONS)
+    if unknown:
+        raise WrongArguments(f"[mlflow] unknown option(s) {', '.join(unknown)} with model_uri; valid: "
+                             f"{', '.join(sorted(LOCAL_OPTIONS))}")
+    inputs, target_type = _declared_inputs(target, options)
+    return LocalLink(checked_uri(str(options["model_uri"])), target, inputs, target_type,
+                     _positive(options, "batch_size", 10_000, int))
+
+
+def _link_local(target: str, options: dict[str, Any], artifact_dir: Path) -> ModelSchema:
+    """A model loaded from a path: checked by loading it in a worker and predicting one row."""
+    from augurdb.integrations.ml.mlflow_local import LocalPyfuncModel, ModelCodeError
+
+    link = _local_link(target, options)
+    model = LocalPyfuncModel(link)
+    example = pa.table({name: pa.array([_example(kind)], arrow_type_of_dtype(kind)) for name, kind in link.inputs})
+    try:
+        model.predict(example, {})
+    except ModelCodeError as error:
+        raise WrongArguments(f"[mlflow] the model at {link.model_uri} does not predict from the columns "
+                             f"{', '.join(c for c, _ in link.inputs)}: {error.message}") from None
+    finally:
+        model.close()
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__, default=list))
+    return ModelSchema(inputs=link.inputs, outputs=((target, link.target_type),))
 
 
 def _with_working_format(link: Link, probe: bool) -> Link:
@@ -182,7 +228,7 @@ class MLflowModel:
         else:
             with ThreadPoolExecutor(max_workers=min(in_flight, len(batches))) as pool:
                 values = [v for part in pool.map(self.call, batches) for v in part]
-        return pa.table({self.link.target: _column(values, self.link.target_type)})
+        return pa.table({self.link.target: column_of_predictions(values, self.link.target_type)})
 
     def describe(self, attribute: str | None) -> pa.Table:
         """DESCRIBE m lists ["info"]; DESCRIBE m.info shows the endpoint, format, schema and call counts."""
@@ -287,8 +333,13 @@ def _predictions(answer: bytes, target: str) -> list[Any]:
     if isinstance(value, dict):
         value = _pick(value, target)
     if isinstance(value, list):
-        return [_pick(v, target) if isinstance(v, dict) else v for v in value]
+        return pick_target(value, target)
     raise ModelEndpointError(f"[mlflow] unexpected answer shape: {str(value)[:200]}")
+
+
+def pick_target(values: list[Any], target: str) -> list[Any]:
+    """Each prediction's target value: rows may be scalars or dicts of columns."""
+    return [_pick(v, target) if isinstance(v, dict) else v for v in values]
 
 
 def _pick(value: dict[str, Any], target: str) -> Any:
@@ -300,7 +351,7 @@ def _pick(value: dict[str, Any], target: str) -> Any:
     raise ModelEndpointError(f"[mlflow] the answer has columns {', '.join(value)} but none named {target}")
 
 
-def _column(values: list[Any], kind: str) -> pa.Array:
+def column_of_predictions(values: list[Any], kind: str) -> pa.Array:
     """The predictions with the model's own value types (0/1 stay integers); numbers as the
     target's declared type when it is numeric."""
     arrow = arrow_type_of_dtype(kind)
