@@ -49,13 +49,24 @@ class ModelCache:
         loaded = get_engine(record.engine).load(model_dir(self.data_dir, model_id))
         with self._lock:
             self._models[model_id] = loaded
+            evicted = []
             while len(self._models) > self.capacity:
-                self._models.popitem(last=False)
+                evicted.append(self._models.popitem(last=False)[1])
+        for model in evicted:
+            model.close()
         return loaded
 
     def evict(self, model_id: int) -> None:
         with self._lock:
-            self._models.pop(model_id, None)
+            model = self._models.pop(model_id, None)
+        if model is not None:
+            model.close()
+
+    def close(self) -> None:
+        with self._lock:
+            models, self._models = list(self._models.values()), OrderedDict()
+        for model in models:
+            model.close()
 
 
 def _not_ready(record: ModelRecord) -> ModelNotReady:
@@ -90,6 +101,7 @@ class Instance:
 
     def close(self) -> None:
         self.jobs.close()
+        self.models.close()
         self.sources.close()
         self.duckdb.close()
 

@@ -105,6 +105,9 @@ class AutoMLModel:
         # Column by column: much cheaper than Table.from_pandas for the one-row case.
         return pa.table({name: pa.array(frame[name].to_numpy(), from_pandas=True) for name in frame.columns})
 
+    def close(self) -> None:
+        """Nothing to release: the predictor is plain memory."""
+
     def describe(self, attribute: str | None) -> pa.Table:
         frame = self.predictor.describe(attribute)
         for column in frame.columns:

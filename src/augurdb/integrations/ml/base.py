@@ -59,6 +59,10 @@ class LoadedModel(Protocol):
         """What DESCRIBE model[.attribute] shows."""
         ...
 
+    def close(self) -> None:
+        """Release what the loaded model holds (a worker process, connections); called on eviction."""
+        ...
+
 
 class MLEngine(Protocol):
     """Trains and loads models of one kind."""

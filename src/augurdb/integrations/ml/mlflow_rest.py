@@ -230,6 +230,9 @@ class MLflowModel:
                 values = [v for part in pool.map(self.call, batches) for v in part]
         return pa.table({self.link.target: column_of_predictions(values, self.link.target_type)})
 
+    def close(self) -> None:
+        """Kept-alive connections belong to threads and close with them."""
+
     def describe(self, attribute: str | None) -> pa.Table:
         """DESCRIBE m lists ["info"]; DESCRIBE m.info shows the endpoint, format, schema and call counts."""
         if attribute is None:
