@@ -45,7 +45,8 @@ def test_connector_prepared_statements(mysql_server: MySQLServer) -> None:
         rows = cur.fetchall()
         assert len(rows) == 994 and rows[0] == (6, 9.0, "n6")
         cur.execute("SELECT CAST(? AS TIME) AS t, TRUE AS flag, CAST(? AS FLOAT) AS f", ("01:02:03", 0.5))
-        assert cur.fetchone() == (datetime.timedelta(hours=1, minutes=2, seconds=3), 1, 0.5)
+        one_two_three = datetime.timedelta(hours=1, minutes=2, seconds=3)  # TIME comes back as a timedelta
+        assert cur.fetchone() == (one_two_three, 1, 0.5)
 
 
 def test_connector_prepared_error_and_reuse(mysql_server: MySQLServer) -> None:
