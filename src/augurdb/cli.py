@@ -62,7 +62,7 @@ def _run_local(args: argparse.Namespace) -> int:
     instance = Instance(Settings.from_env(data_dir=args.data_dir))
     try:
         if args.command == "load":
-            record = instance.files.load(args.name or args.file.stem, args.file, args.format)
+            record = instance.session().load_file(args.name or args.file.stem, args.file, args.format)
             print(f"loaded files.{record.name}: {record.row_count} rows, {len(record.columns)} columns")
             return 0
         if args.command == "export":

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 
-from augurdb.catalog.records import ModelRecord
+from augurdb.catalog.records import FileRecord, ModelRecord
 from augurdb.errors import AugurError, InternalError, ParseError, UnknownColumn, UnknownTable
 from augurdb.executor.dispatch import load_handlers, run_statement
 from augurdb.result import Result
@@ -60,6 +61,10 @@ class Session:
         from augurdb.executor.predict import predict_rows
 
         return predict_rows(self, project, model, rows, options)
+
+    def load_file(self, name: str, path: Path, source_format: str | None = None) -> FileRecord:
+        """Upload a file as files.<name> (HTTP's PUT /api/files, `augurdb load`)."""
+        return self.instance.files.load(name, path, source_format)
 
     def close(self) -> None:
         """Nothing to release: sessions hold no server resources between statements."""

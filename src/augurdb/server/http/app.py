@@ -96,7 +96,7 @@ def create_app(instance: Instance) -> FastAPI:
     async def upload_file(name: str, request: Request) -> Response:
         with tempfile.TemporaryDirectory(dir=instance.data_dir) as tmp:
             path, fmt = await _receive_upload(request, Path(tmp), name)
-            record = await _in_thread(instance.files.load, name, path, fmt)
+            record = await _in_thread(instance.session(user=_user(request, settings)).load_file, name, path, fmt)
         return JSONResponse({"name": record.name, "row_count": record.row_count, "columns": record.columns})
 
     @app.get("/api/files", tags=["files"])
