@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from augurdb.errors import AugurError, WrongArguments
 from augurdb.integrations.ml import pyfunc_worker as wire
+from augurdb.integrations.ml.http_client import column_of_predictions, pick_target
 
 
 class ModelCodeError(AugurError):
@@ -59,8 +60,6 @@ class LocalPyfuncModel:
         self.calls, self.errors = 0, 0
 
     def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
-        from augurdb.integrations.ml.mlflow_rest import column_of_predictions, pick_target
-
         size = self.link.batch_size
         values: list[Any] = []
         for start in range(0, max(data.num_rows, 1), size):

@@ -14,12 +14,7 @@ Predictions go in batches (`batch_size`, default 1,000) with several requests in
 from __future__ import annotations
 
 import datetime
-import decimal
-import http.client
 import json
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +25,15 @@ import pyarrow as pa
 from augurdb.errors import ModelEndpointError, WrongArguments
 from augurdb.executor.types import arrow_type_of_dtype
 from augurdb.integrations.ml.base import EngineCapabilities, ModelSchema, ProgressFn, TrainingResult
+from augurdb.integrations.ml.http_client import (
+    Endpoint,
+    EndpointError,
+    column_of_predictions,
+    in_batches,
+    json_records,
+    pick,
+    pick_target,
+)
 
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records")
 # MindsDB's newer spelling also names the model in an MLflow registry (model_name,
@@ -39,10 +43,6 @@ OPTIONS = {"url.predict", "predict_url", "format", "dtype_dict", "request_format
            "in_flight", "api_token", "engine", "tag", *REGISTRY_OPTIONS}
 LOCAL_OPTIONS = {"model_uri", "dtype_dict", "batch_size", "engine", "tag"}
 LINK_FILE = "mlflow_link.json"
-_RETRIES = 2  # prediction is idempotent: a dropped connection is retried, with backoff
-# After an endpoint could not be reached, calls fail at once for this long instead of each
-# waiting out its own retries (a circuit breaker); the first call after it tries again.
-_OPEN_CIRCUIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ def _with_working_format(link: Link, probe: bool) -> Link:
         try:
             MLflowModel(candidate).call(example)
             return candidate
-        except _EndpointError as error:
+        except EndpointError as error:
             if error.status not in (400, 415):  # None: nothing answers there, no format will help
                 raise
             errors.append(f"{request_format}: {error.message}")
@@ -202,32 +202,20 @@ def _example(kind: str) -> Any:
     return "augurdb"
 
 
-class _EndpointError(ModelEndpointError):
-    def __init__(self, message: str, status: int | None):
-        super().__init__(message)
-        self.status = status
-
-
 class MLflowModel:
     """A linked MLflow model: Arrow rows in, the target column out."""
 
     def __init__(self, link: Link):
         self.link = link
         self.input_columns = [c for c, _ in link.inputs]
-        self._local = threading.local()
-        self.calls, self.errors, self.seconds = 0, 0, 0.0
-        self._unreachable_until = 0.0
+        headers = {"Authorization": f"Bearer {link.api_token}"} if link.api_token else {}
+        self.endpoint = Endpoint(link.url, link.timeout, headers, engine="mlflow")
 
     def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
         """Batches of batch_size rows, in_flight requests at once (both also predict-time USING)."""
         size = _positive(options, "batch_size", self.link.batch_size, int)
         in_flight = _positive(options, "in_flight", self.link.in_flight, int)
-        batches = [data.slice(start, size) for start in range(0, data.num_rows, size)] or [data]
-        if len(batches) == 1 or in_flight == 1:
-            values = [v for batch in batches for v in self.call(batch)]
-        else:
-            with ThreadPoolExecutor(max_workers=min(in_flight, len(batches))) as pool:
-                values = [v for part in pool.map(self.call, batches) for v in part]
+        values = in_batches(data, size, in_flight, self.call)
         return pa.table({self.link.target: column_of_predictions(values, self.link.target_type)})
 
     def close(self) -> None:
@@ -241,69 +229,24 @@ class MLflowModel:
             raise WrongArguments(f"[mlflow] unknown describe attribute '{attribute}'; valid: ['info']")
         rows = {"url": self.link.url, "request_format": self.link.request_format,
                 "inputs": json.dumps(self.link.inputs), "outputs": json.dumps([[self.link.target, self.link.target_type]]),
-                "batch_size": self.link.batch_size, "calls": self.calls, "errors": self.errors,
-                "mean_latency_ms": round(1000 * self.seconds / self.calls, 2) if self.calls else None}
+                "batch_size": self.link.batch_size, **self.endpoint.statistics()}
         return pa.Table.from_pylist([rows])
 
     def call(self, rows: pa.Table) -> list[Any]:
         """One request for these rows; the predictions in row order."""
-        body, content_type = _request(rows, self.link.request_format)
-        started = time.monotonic()
-        try:
-            status, answer = self._post(body, content_type)
-        finally:
-            self.calls += 1
-            self.seconds += time.monotonic() - started
+        status, answer = self.endpoint.post(*_request(rows, self.link.request_format))
         if status != 200:
-            self.errors += 1
-            raise _EndpointError(f"[mlflow] the model at {self.link.url} answered HTTP {status}: "
-                                 f"{_error_text(answer)}", status)
+            raise self.endpoint.failed(status, answer)
         values = _predictions(answer, self.link.target)
         if len(values) != rows.num_rows:
-            self.errors += 1
-            raise _EndpointError(f"[mlflow] the model at {self.link.url} returned {len(values)} predictions "
-                                 f"for {rows.num_rows} rows", status)
+            self.endpoint.errors += 1
+            raise EndpointError(f"[mlflow] the model at {self.link.url} returned {len(values)} predictions "
+                                f"for {rows.num_rows} rows", status)
         return values
-
-    def _post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
-        if time.monotonic() < self._unreachable_until:
-            self.errors += 1
-            raise _EndpointError(f"[mlflow] the model at {self.link.url} cannot be reached (it did not answer "
-                                 f"in the last {_OPEN_CIRCUIT_S:.0f} s; trying again after that)", None)
-        parts = urlsplit(self.link.url)
-        path = parts.path or "/"
-        for attempt in range(_RETRIES + 1):
-            connection = self._connection(parts)
-            try:
-                headers = {"Content-Type": content_type}
-                if self.link.api_token:
-                    headers["Authorization"] = f"Bearer {self.link.api_token}"
-                connection.request("POST", path + (f"?{parts.query}" if parts.query else ""), body, headers)
-                response = connection.getresponse()
-                return response.status, response.read()
-            except (OSError, http.client.HTTPException) as error:
-                connection.close()
-                self._local.connection = None
-                if attempt == _RETRIES:
-                    self.errors += 1
-                    self._unreachable_until = time.monotonic() + _OPEN_CIRCUIT_S
-                    raise _EndpointError(f"[mlflow] the model at {self.link.url} cannot be reached: {error}",
-                                         None) from None
-                time.sleep(0.1 * 2 ** attempt)
-        raise AssertionError("unreachable")
-
-    def _connection(self, parts: Any) -> http.client.HTTPConnection:
-        """One kept-alive connection per thread (the server closes it after an error; we reopen)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-            connection = kind(parts.hostname, parts.port, timeout=self.link.timeout)
-            self._local.connection = connection
-        return connection
 
 
 def _request(rows: pa.Table, request_format: str) -> tuple[bytes, str]:
-    records = [{k: _json_value(v) for k, v in row.items()} for row in rows.to_pylist()]
+    records = json_records(rows)
     columns = rows.column_names
     if request_format == "pandas-records":  # MLflow 1.x
         return json.dumps(records).encode(), "application/json; format=pandas-records"
@@ -316,12 +259,6 @@ def _request(rows: pa.Table, request_format: str) -> tuple[bytes, str]:
     return json.dumps(payload).encode(), "application/json"
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()  # not epoch milliseconds, as MindsDB sent them
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return value
 
 
 def _predictions(answer: bytes, target: str) -> list[Any]:
@@ -334,42 +271,14 @@ def _predictions(answer: bytes, target: str) -> list[Any]:
     if isinstance(value, dict) and "predictions" in value:
         value = value["predictions"]
     if isinstance(value, dict):
-        value = _pick(value, target)
+        value = pick(value, target)
     if isinstance(value, list):
         return pick_target(value, target)
     raise ModelEndpointError(f"[mlflow] unexpected answer shape: {str(value)[:200]}")
 
 
-def pick_target(values: list[Any], target: str) -> list[Any]:
-    """Each prediction's target value: rows may be scalars or dicts of columns."""
-    return [_pick(v, target) if isinstance(v, dict) else v for v in values]
 
 
-def _pick(value: dict[str, Any], target: str) -> Any:
-    by_lower = {k.lower(): v for k, v in value.items()}
-    if target.lower() in by_lower:
-        return by_lower[target.lower()]
-    if len(value) == 1:
-        return next(iter(value.values()))
-    raise ModelEndpointError(f"[mlflow] the answer has columns {', '.join(value)} but none named {target}")
 
 
-def column_of_predictions(values: list[Any], kind: str) -> pa.Array:
-    """The predictions with the model's own value types (0/1 stay integers); numbers as the
-    target's declared type when it is numeric."""
-    arrow = arrow_type_of_dtype(kind)
-    if pa.types.is_floating(arrow) or pa.types.is_integer(arrow):
-        try:
-            return pa.array(values, arrow)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass
-    return pa.array(values)
 
-
-def _error_text(answer: bytes) -> str:
-    try:
-        body = json.loads(answer)
-    except ValueError:
-        return " ".join(answer[:300].decode("utf-8", "replace").split())
-    text = str(body["message"]) if isinstance(body, dict) and "message" in body else str(body)
-    return " ".join(text.split())[:300]
