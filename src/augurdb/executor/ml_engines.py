@@ -21,7 +21,8 @@ from augurdb.sql import ast
 if TYPE_CHECKING:
     from augurdb.session import Session
 
-_SECRET = re.compile(r"password|secret|token|api_key|private_key|credential", re.IGNORECASE)
+# Keys whose values are secrets; `headers` is masked whole (it carries Authorization).
+_SECRET = re.compile(r"password|secret|token|api_key|private_key|credential|headers", re.IGNORECASE)
 # MindsDB's older spelling picks the engine by the model's serving format: USING format = 'mlflow'.
 _FORMAT_ENGINES = {"mlflow": "mlflow"}
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from augurdb.errors import ModelEndpointError
+from augurdb.errors import ModelEndpointError, WrongArguments
 from augurdb.executor.types import arrow_type_of_dtype
 
 RETRIES = 2
@@ -93,6 +93,18 @@ class Endpoint:
             connection = kind(self._parts.hostname or "localhost", self._parts.port, timeout=self.timeout)
             self._local.connection = connection
         return connection
+
+
+def positive_option(options: dict[str, Any], key: str, default: Any, kind: type, engine: str) -> Any:
+    """A USING number that must be above zero; error 1210 naming it otherwise."""
+    value = options.get(key, default)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise WrongArguments(f"[{engine}] {key} must be a positive number, got {value!r}")
+    return number
 
 
 def in_batches(data: pa.Table, size: int, in_flight: int, call: Callable[[pa.Table], list[Any]]) -> list[Any]:

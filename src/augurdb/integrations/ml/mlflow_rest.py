@@ -33,6 +33,7 @@ from augurdb.integrations.ml.http_client import (
     json_records,
     pick,
     pick_target,
+    positive_option,
 )
 
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records")
@@ -78,14 +79,7 @@ class Link:
 
 
 def _positive(options: dict[str, Any], key: str, default: Any, kind: type) -> Any:
-    value = options.get(key, default)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number <= 0:
-        raise WrongArguments(f"[mlflow] {key} must be a positive number, got {value!r}")
-    return number
+    return positive_option(options, key, default, kind, "mlflow")
 
 
 class MLflowRestEngine:

@@ -14,6 +14,7 @@ DEFAULT_ENGINE = "automl"
 _ENGINES: dict[str, str] = {
     "automl": "augurdb.integrations.ml.automl_engine:AutoMLEngine",
     "mlflow": "augurdb.integrations.ml.mlflow_rest:MLflowRestEngine",
+    "http": "augurdb.integrations.ml.http_engine:HttpEngine",
 }
 _ALIASES = {"lightwood": "automl"}
 _loaded: dict[str, MLEngine] = {}

@@ -1,0 +1,88 @@
+"""The generic `http` engine through the real server, against a real HTTP endpoint of our own
+(a user's scoring service is any HTTP server; this one runs in the test on loopback)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pymysql
+import pytest
+from tests.conftest import RunningServer, start_server
+from tests.e2e.helpers import mysql, query, upload
+
+RECEIVED: list[dict] = []
+
+
+class Scorer(BaseHTTPRequestHandler):
+    """POST {"instances": [{"text": ...}, ...]} -> {"result": {"scores": [len(text) / 2, ...]}}."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        RECEIVED.append({"body": body, "auth": self.headers.get("Authorization")})
+        texts = [row["text"] for row in body["instances"]]
+        if "fail" in texts:
+            self._answer(500, {"message": "the scorer cannot score 'fail'"})
+        else:
+            self._answer(200, {"result": {"scores": [len(t) / 2 for t in texts]}})
+
+    def _answer(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scorer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/score"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("http_engine") / "data")
+    yield running
+    running.stop()
+
+
+def test_any_json_endpoint_as_a_model(server: RunningServer, scorer: str, tmp_path: Path) -> None:
+    query(server, f"""CREATE MODEL mindsdb.scorer PREDICT score USING engine = 'http', url = '{scorer}',
+        dtype_dict = {{"text": "text", "score": "float"}}, request_template = '{{"instances": {{{{rows}}}}}}',
+        response_path = 'result.scores', headers = {{"Authorization": "Bearer s3cret"}}, batch_size = 2""")
+    assert RECEIVED and RECEIVED[-1]["auth"] == "Bearer s3cret"
+    assert query(server, "SELECT score FROM mindsdb.scorer WHERE text = 'abcd'") == [{"score": 2.0}]
+    csv = tmp_path / "notes.csv"
+    csv.write_text("id,text,secret\n1,a,x\n2,abc,y\n3,abcdef,z\n4,ab,w\n5,abcde,v\n")
+    upload(server, "notes", csv)
+    RECEIVED.clear()
+    rows = query(server, "SELECT t.id, m.score FROM files.notes AS t JOIN mindsdb.scorer AS m ORDER BY t.id")
+    assert [r["score"] for r in rows] == [0.5, 1.5, 3.0, 1.0, 2.5]
+    assert len(RECEIVED) == 3  # batches of 2 rows
+    assert all(set(row) == {"text"} for call in RECEIVED for row in call["body"]["instances"])
+    shown = query(server, "SELECT training_options FROM mindsdb.models WHERE name = 'scorer'")[0]
+    assert "s3cret" not in shown["TRAINING_OPTIONS"]
+    with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as failed:
+        cur.execute("SELECT score FROM mindsdb.scorer WHERE text = 'fail'")
+    assert "HTTP 500" in failed.value.args[1] and "cannot score 'fail'" in failed.value.args[1]
+    assert scorer in failed.value.args[1]
+
+
+def test_a_wrong_response_path_is_an_error_at_create(server: RunningServer, scorer: str) -> None:
+    with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as wrong:
+        cur.execute(f"CREATE MODEL mindsdb.lost PREDICT score USING engine = 'http', url = '{scorer}', "
+                    "dtype_dict = {\"text\": \"text\"}, request_template = '{\"instances\": {{rows}}}', "
+                    "response_path = 'result.nothing'")
+    assert "result.nothing" in wrong.value.args[1]
+    assert query(server, "SELECT name FROM mindsdb.models WHERE name = 'lost'") == []
