@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from augurdb.errors import WrongArguments
-from augurdb.executor.types import arrow_type_of_dtype
 from augurdb.integrations.ml.base import EngineCapabilities, ModelSchema, ProgressFn, TrainingResult
 from augurdb.integrations.ml.http_client import (
     Endpoint,
@@ -34,6 +33,7 @@ from augurdb.integrations.ml.http_client import (
     pick_target,
     positive_option,
 )
+from augurdb.integrations.ml.linked_schema import declared_columns, example_row
 
 OPTIONS = {"url", "dtype_dict", "request_template", "response_path", "headers", "batch_size", "in_flight",
            "timeout", "engine", "tag"}
@@ -64,12 +64,7 @@ class HttpLink:
         url = str(options.get("url") or "")
         if urlsplit(url).scheme not in ("http", "https"):
             raise WrongArguments("[http] give the endpoint: USING url = 'http://host:port/path'")
-        dtypes = options.get("dtype_dict") or {}
-        if not isinstance(dtypes, dict):
-            raise WrongArguments("[http] dtype_dict must be a JSON object: {\"column\": \"type\"}")
-        inputs = tuple((str(c), str(t)) for c, t in dtypes.items() if str(c).lower() != target.lower())
-        if not inputs:
-            raise WrongArguments("[http] declare the model's input columns and types in dtype_dict")
+        inputs, target_type = declared_columns(target, options, "http")
         template = str(options.get("request_template") or "{{rows}}")
         if not any(p in template for p in _PLACEHOLDERS):
             raise WrongArguments("[http] request_template must contain {{rows}} or {{columns}} where the batch goes")
@@ -77,8 +72,7 @@ class HttpLink:
         if not isinstance(headers, dict):
             raise WrongArguments("[http] headers must be a JSON object: {\"Authorization\": \"Bearer ...\"}")
         path = tuple(p for p in str(options.get("response_path") or "").split(".") if p)
-        return cls(url, target, inputs, next((str(t) for c, t in dtypes.items() if str(c).lower() == target.lower()),
-                                             ""), template, path, {str(k): str(v) for k, v in headers.items()},
+        return cls(url, target, inputs, target_type, template, path, {str(k): str(v) for k, v in headers.items()},
                    _positive(options, "batch_size", 1000, int), _positive(options, "in_flight", 4, int),
                    _positive(options, "timeout", 30.0, float))
 
@@ -106,7 +100,7 @@ class HttpEngine:
     def link(self, target: str, options: dict[str, Any], artifact_dir: Path) -> ModelSchema:
         """Call the endpoint with one example row before anything is stored."""
         link = HttpLink.from_options(target, options)
-        example = pa.table({name: pa.array([_example(kind)], arrow_type_of_dtype(kind)) for name, kind in link.inputs})
+        example = example_row(link.inputs)
         HttpModel(link).predict(example, {})
         artifact_dir.mkdir(parents=True, exist_ok=True)
         (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__))
@@ -119,9 +113,6 @@ class HttpEngine:
         return HttpModel(HttpLink(**values))
 
 
-def _example(kind: str) -> Any:
-    arrow = arrow_type_of_dtype(kind)
-    return 0 if pa.types.is_integer(arrow) or pa.types.is_floating(arrow) else "augurdb"
 
 
 class HttpModel:

@@ -13,7 +13,6 @@ Predictions go in batches (`batch_size`, default 1,000) with several requests in
 
 from __future__ import annotations
 
-import datetime
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from augurdb.errors import ModelEndpointError, WrongArguments
-from augurdb.executor.types import arrow_type_of_dtype
 from augurdb.integrations.ml.base import EngineCapabilities, ModelSchema, ProgressFn, TrainingResult
 from augurdb.integrations.ml.http_client import (
     Endpoint,
@@ -35,6 +33,7 @@ from augurdb.integrations.ml.http_client import (
     pick_target,
     positive_option,
 )
+from augurdb.integrations.ml.linked_schema import declared_columns, example_row
 
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records")
 # MindsDB's newer spelling also names the model in an MLflow registry (model_name,
@@ -68,7 +67,7 @@ class Link:
         url = options.get("url.predict") or options.get("predict_url")
         if not url or urlsplit(str(url)).scheme not in ("http", "https"):
             raise WrongArguments("[mlflow] give the model's URL: USING url.predict = 'http://host:port/invocations'")
-        inputs, target_type = _declared_inputs(target, options)
+        inputs, target_type = declared_columns(target, options, "mlflow")
         request_format = str(options.get("request_format") or "dataframe_split")
         if request_format not in FORMATS:
             raise WrongArguments(f"[mlflow] request_format must be one of {', '.join(FORMATS)}")
@@ -121,16 +120,6 @@ class MLflowRestEngine:
         return MLflowModel(Link(**values))
 
 
-def _declared_inputs(target: str, options: dict[str, Any]) -> tuple[tuple[tuple[str, str], ...], str]:
-    """dtype_dict's columns other than the target, and the target's declared type."""
-    dtypes = options.get("dtype_dict") or {}
-    if not isinstance(dtypes, dict):
-        raise WrongArguments("[mlflow] dtype_dict must be a JSON object: {\"column\": \"type\"}")
-    inputs = tuple((str(c), str(t)) for c, t in dtypes.items() if str(c).lower() != target.lower())
-    if not inputs:
-        raise WrongArguments("[mlflow] name the model's input columns and types in dtype_dict, e.g. "
-                             "dtype_dict = {\"text\": \"rich text\", \"target\": \"binary\"}")
-    return inputs, next((str(t) for c, t in dtypes.items() if str(c).lower() == target.lower()), "")
 
 
 def _local_link(target: str, options: dict[str, Any]) -> Any:
@@ -140,7 +129,7 @@ def _local_link(target: str, options: dict[str, Any]) -> Any:
     if unknown:
         raise WrongArguments(f"[mlflow] unknown option(s) {', '.join(unknown)} with model_uri; valid: "
                              f"{', '.join(sorted(LOCAL_OPTIONS))}")
-    inputs, target_type = _declared_inputs(target, options)
+    inputs, target_type = declared_columns(target, options, "mlflow")
     return LocalLink(checked_uri(str(options["model_uri"])), target, inputs, target_type,
                      _positive(options, "batch_size", 10_000, int))
 
@@ -151,7 +140,7 @@ def _link_local(target: str, options: dict[str, Any], artifact_dir: Path) -> Mod
 
     link = _local_link(target, options)
     model = LocalPyfuncModel(link)
-    example = pa.table({name: pa.array([_example(kind)], arrow_type_of_dtype(kind)) for name, kind in link.inputs})
+    example = example_row(link.inputs)
     try:
         model.predict(example, {})
     except ModelCodeError as error:
@@ -166,7 +155,7 @@ def _link_local(target: str, options: dict[str, Any], artifact_dir: Path) -> Mod
 
 def _with_working_format(link: Link, probe: bool) -> Link:
     """The link with a request format the server answers; one example row is sent."""
-    example = pa.table({name: pa.array([_example(kind)], arrow_type_of_dtype(kind)) for name, kind in link.inputs})
+    example = example_row(link.inputs)
     tried = [link.request_format] + ([f for f in FORMATS if f != link.request_format] if probe else [])
     errors = []
     for request_format in tried:
@@ -185,15 +174,6 @@ def _with_working_format(link: Link, probe: bool) -> Link:
                              f"{', '.join(tried)}: " + " | ".join(errors))
 
 
-def _example(kind: str) -> Any:
-    arrow = arrow_type_of_dtype(kind)
-    if pa.types.is_integer(arrow) or pa.types.is_floating(arrow):
-        return 0
-    if pa.types.is_date(arrow):
-        return datetime.date(2000, 1, 1)
-    if pa.types.is_timestamp(arrow):
-        return datetime.datetime(2000, 1, 1)
-    return "augurdb"
 
 
 class MLflowModel:
