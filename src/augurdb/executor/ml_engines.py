@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # Keys whose values are secrets; `headers` is masked whole (it carries Authorization).
 _SECRET = re.compile(r"password|secret|token|api_key|private_key|credential|headers", re.IGNORECASE)
 # MindsDB's older spelling picks the engine by the model's serving format: USING format = 'mlflow'.
-_FORMAT_ENGINES = {"mlflow": "mlflow"}
+_FORMAT_ENGINES = {"mlflow": "mlflow", "ray_server": "ray_serve", "ray_serve": "ray_serve"}
 
 
 @run_statement.register(ast.CreateMLEngine)

@@ -110,19 +110,18 @@ def _train(session: Session, record: ModelRecord, *, replace: bool, wait: bool) 
     """Validate, run the source query, then hand the rows to a training worker."""
     engine = get_engine(record.engine)
     engine.validate(record.predict, record.training_options["using"])
-    if not engine.capabilities.needs_training_data:
+    capabilities = engine.capabilities
+    if not capabilities.needs_training_data or (capabilities.links and not record.select_data_query):
         return _link(session, record, engine, replace=replace)
-    data = _training_data(session, record) if engine.capabilities.needs_training_data else None
-    if data is not None:
-        engine.validate_data(data, record.predict, record.training_options["using"])
+    data = _training_data(session, record)
+    engine.validate_data(data, record.predict, record.training_options["using"])
     catalog = session.instance.catalog
     old = catalog.models(project=record.project, name=record.name) if replace else []
     stored = catalog.insert_model(record, replace_existing=replace)
     try:
-        if data is not None:
-            path = training_data_path(session.instance.data_dir, stored.id or 0)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(data, path)
+        path = training_data_path(session.instance.data_dir, stored.id or 0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(data, path)
     except Exception:
         catalog.delete_models([stored.id or 0])
         raise

@@ -144,6 +144,7 @@ def run_worker(data_dir: str, model_id: int) -> None:
         return  # dropped while training
     catalog.update_model(model_id, status="complete", accuracy=result.accuracy, error=None,
                          input_columns=result.input_columns, dtype_dict=result.dtype_dict,
+                         model_schema=result.schema.to_json() if result.schema else None,
                          training_stopped_at=time.time(), phase_name="complete")
     if record.training_options.get("activate", True):
         catalog.activate_model(model_id)

@@ -19,6 +19,9 @@ class EngineCapabilities:
     # CREATE MODEL needs FROM db (query): the engine learns from rows. Engines that link a model
     # trained elsewhere (an endpoint) do not; they implement LinkingEngine.link instead of train.
     needs_training_data: bool = True
+    # An engine that can do both (Ray Serve: train through its endpoint, or link a served model)
+    # links when CREATE has no FROM, and trains when it has one.
+    links: bool = False
     # Training runs in a worker process (heavy, CPU-bound); remote engines may train elsewhere.
     trains_in_worker: bool = True
     # Where predict() does its work: "server" (in this process), "worker" or "remote" (an endpoint).
@@ -44,6 +47,8 @@ class TrainingResult:
     accuracy: float | None = None
     input_columns: list[str] = field(default_factory=list)
     dtype_dict: dict[str, str] = field(default_factory=dict)
+    # Engines other than AutoML declare their columns; None keeps AutoML's (target, confidence, ...).
+    schema: ModelSchema | None = None
 
 
 class LoadedModel(Protocol):
