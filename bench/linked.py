@@ -46,6 +46,7 @@ def _plain_fetch_and_predict(data_dir: Path, parameters: dict, model_id: int) ->
     import pyarrow as pa
 
     from augurdb.integrations.data.registry import get_data_engine
+    from augurdb.integrations.ml.base import PredictRequest
     from augurdb.integrations.ml.registry import get_engine
     from augurdb.jobs.training import model_dir
 
@@ -60,7 +61,7 @@ def _plain_fetch_and_predict(data_dir: Path, parameters: dict, model_id: int) ->
     started = time.perf_counter()
     for batch in batches:
         table = pa.Table.from_batches([batch])
-        model.predict(table.select([c for c in model.input_columns]), {"__columns__": ["delay"]})
+        model.predict(PredictRequest(table.select(model.input_columns), frozenset({"delay"})))
     return fetch_s, time.perf_counter() - started, rows
 
 

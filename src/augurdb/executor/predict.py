@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from augurdb.errors import UnknownColumn
 from augurdb.executor.system_tables import model_columns
+from augurdb.integrations.ml.base import PredictRequest
 from augurdb.planner.steps import PredictStep
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> p
             f"Model '{step.model.qualified_name}' needs the input column(s) {', '.join(missing)} "
             "that the query does not provide")
     features = pa.table({c: rows.column(by_lower[c.lower()]) for c in model.input_columns})
-    options = dict(step.options)
-    parts = [model.predict(features.slice(start, BATCH_ROWS), options)
+    request = PredictRequest(features, step.reads, dict(step.options))
+    parts = [model.predict(request.slice(start, BATCH_ROWS))
              for start in range(0, max(features.num_rows, 1), BATCH_ROWS)]
     outputs = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     for name in rows.column_names:
@@ -50,7 +51,7 @@ def predict_rows(session: Session, project: str, model: str, rows: pa.Table,
     project = snapshot.resolve_database(project)
     name, _, version = model.partition(".")
     record = snapshot.model_version(project, name, version) if version else snapshot.active_model(project, name)
-    step = PredictStep("__augur_predict", record, "__augur_input", options={**(options or {}), "__columns__": None})
+    step = PredictStep("__augur_predict", record, "__augur_input", options=dict(options or {}))
     return run_predict(session, step, rows)
 
 

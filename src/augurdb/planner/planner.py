@@ -292,7 +292,8 @@ def _plan_single_row(planning: _Planning, select: exp.Select, source: exp.Table,
     constants, empty = single_row_inputs(select.args.get("where"))
     output = planning.name("predict")
     planning.steps.append(PredictStep(output, bound.record, None, constants, {},
-                                      _options_for(planning.options, alias, select), empty))
+                                      _options_for(planning.options, alias), empty,
+                                      _referenced_columns(select, alias)))
     select.set("where", None)
     source.replace(_relation(output, alias))
 
@@ -319,7 +320,8 @@ def _plan_batch(planning: _Planning, select: exp.Select, data: exp.Expr,
     for alias, (_, bound) in models.items():
         output = planning.name("predict")
         planning.steps.append(PredictStep(output, bound.record, fetched, split.constants[alias],
-                                          split.renames[alias], _options_for(planning.options, alias, select)))
+                                          split.renames[alias], _options_for(planning.options, alias),
+                                          reads=_referenced_columns(select, alias)))
         predicted.append((output, alias))
     select.set("from_", exp.From(this=_relation(fetched, data_alias)))
     select.set("joins", [_positional_join(output, alias) for output, alias in predicted])
@@ -367,15 +369,14 @@ def _bare_relation(query: exp.Expr) -> str | None:
     return None
 
 
-def _options_for(options: dict[str, Any], alias: str, select: exp.Select) -> dict[str, Any]:
-    """Predict-time USING options for one model ("alias.key" targets one model) and what the query reads."""
+def _options_for(options: dict[str, Any], alias: str) -> dict[str, Any]:
+    """Predict-time USING options for one model ("alias.key" targets one model)."""
     chosen = {k: v for k, v in options.items() if "." not in k}
     chosen.update({k.split(".", 1)[1]: v for k, v in options.items() if k.startswith(f"{alias.lower()}.")})
-    chosen["__columns__"] = _referenced_columns(select, alias)
     return chosen
 
 
-def _referenced_columns(select: exp.Select, alias: str) -> list[str] | None:
+def _referenced_columns(select: exp.Select, alias: str) -> frozenset[str] | None:
     """The model columns a query reads, or None when it may read all of them (a star)."""
     names = set()
     for star in select.find_all(exp.Star):
@@ -388,8 +389,8 @@ def _referenced_columns(select: exp.Select, alias: str) -> list[str] | None:
                 return None
             continue
         if column.table in ("", alias):
-            names.add(column.name)
-    return sorted(names)
+            names.add(column.name.lower())  # SQL names are case-insensitive
+    return frozenset(names)
 
 
 def _relation(name: str, alias: str) -> exp.Table:

@@ -57,6 +57,8 @@ class PredictStep:
     renames: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     empty: bool = False  # WHERE 1=0: clients probing the columns
+    # The model's output columns the query reads (lower case); None when it may read all (a star).
+    reads: frozenset[str] | None = None
 
 
 Step = FetchStep | RemoteScan | MaterializeStep | PredictStep

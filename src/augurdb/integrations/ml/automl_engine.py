@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from augurdb.errors import WrongArguments
 from augurdb.integrations.ml import lightwood_using
-from augurdb.integrations.ml.base import EngineCapabilities, ProgressFn, TrainingResult
+from augurdb.integrations.ml.base import EngineCapabilities, PredictRequest, ProgressFn, TrainingResult
 
 # USING keys this adapter reads itself; everything else goes to automl.learn(options=...).
 _LEARN_ARGS = {"time_budget", "dtype_dict", "seed"}
@@ -86,12 +86,10 @@ class AutoMLModel:
         self.predictor = predictor
         self.input_columns: list[str] = list(predictor.input_columns)
 
-    def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
+    def predict(self, request: PredictRequest) -> pa.Table:
         from augurdb.automl import AutoMLError
 
-        options = dict(options)
-        columns = options.pop("__columns__", None)
-        read = None if columns is None else {c.lower() for c in columns}  # SQL names are case-insensitive
+        options, read, data = dict(request.options), request.reads, request.rows
         target = self.predictor.target.lower()
         # The per-row explanation is the costly part of a batch: skip it when the query does not read it.
         options.setdefault("explain", read is None or f"{target}_explain" in read)

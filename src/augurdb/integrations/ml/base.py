@@ -51,13 +51,28 @@ class TrainingResult:
     schema: ModelSchema | None = None
 
 
+@dataclass(frozen=True)
+class PredictRequest:
+    """One predict call: the rows (the model's input columns only), the output columns the query
+    reads (lower case; None: all of them, so costly extras such as explanations can be skipped),
+    and the predict-time USING options."""
+
+    rows: pa.Table
+    reads: frozenset[str] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def slice(self, start: int, length: int) -> PredictRequest:
+        return PredictRequest(self.rows.slice(start, length), self.reads, self.options)
+
+
 class LoadedModel(Protocol):
     """A model in memory, ready to predict."""
 
     input_columns: list[str]
 
-    def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
-        """One output row per input row, same order: the target, <target>_confidence, ..."""
+    def predict(self, request: PredictRequest) -> pa.Table:
+        """One output row per input row, same order: the model's declared outputs (for AutoML the
+        target, <target>_confidence, ...)."""
         ...
 
     def describe(self, attribute: str | None) -> pa.Table:

@@ -1,4 +1,4 @@
-"""Calling a model over HTTP, for every engine that does (mlflow over REST, http).
+"""Calling a model over HTTP, for every engine that does (mlflow over REST, http, ray_serve).
 
 One kept-alive connection per thread, retries with backoff (predictions are idempotent), a
 circuit that fails fast for a few seconds after an endpoint could not be reached, call
@@ -48,6 +48,11 @@ class Endpoint:
 
     def post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
         """The status and body of one POST; EndpointError(status=None) when nothing answers."""
+        status, answer, _ = self.send("POST", body, content_type)
+        return status, answer
+
+    def send(self, method: str, body: bytes, content_type: str) -> tuple[int, bytes, str]:
+        """The status, body and content type of one request, retried when nothing answers."""
         if time.monotonic() < self._unreachable_until:
             self.errors += 1
             raise EndpointError(f"[{self.engine}] the model at {self.url} cannot be reached (it did not answer "
@@ -58,9 +63,9 @@ class Endpoint:
             for attempt in range(RETRIES + 1):
                 connection = self._connection()
                 try:
-                    connection.request("POST", path, body, {"Content-Type": content_type, **self.headers})
+                    connection.request(method, path, body, {"Content-Type": content_type, **self.headers})
                     response = connection.getresponse()
-                    return response.status, response.read()
+                    return response.status, response.read(), response.getheader("Content-Type") or ""
                 except (OSError, http.client.HTTPException) as error:
                     connection.close()
                     self._local.connection = None

@@ -23,7 +23,13 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from augurdb.errors import WrongArguments
-from augurdb.integrations.ml.base import EngineCapabilities, ModelSchema, ProgressFn, TrainingResult
+from augurdb.integrations.ml.base import (
+    EngineCapabilities,
+    ModelSchema,
+    PredictRequest,
+    ProgressFn,
+    TrainingResult,
+)
 from augurdb.integrations.ml.http_client import (
     Endpoint,
     EndpointError,
@@ -101,7 +107,7 @@ class HttpEngine:
         """Call the endpoint with one example row before anything is stored."""
         link = HttpLink.from_options(target, options)
         example = example_row(link.inputs)
-        HttpModel(link).predict(example, {})
+        HttpModel(link).predict(PredictRequest(example))
         artifact_dir.mkdir(parents=True, exist_ok=True)
         (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__))
         return ModelSchema(inputs=link.inputs, outputs=((target, link.target_type),))
@@ -123,7 +129,8 @@ class HttpModel:
         self.input_columns = [c for c, _ in link.inputs]
         self.endpoint = Endpoint(link.url, link.timeout, link.headers, engine="http")
 
-    def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
+    def predict(self, request: PredictRequest) -> pa.Table:
+        data, options = request.rows, request.options
         size = _positive(options, "batch_size", self.link.batch_size, int)
         in_flight = _positive(options, "in_flight", self.link.in_flight, int)
         values = in_batches(data, size, in_flight, self.call)

@@ -26,6 +26,19 @@ def declared_columns(target: str, options: dict[str, Any], engine: str) -> tuple
     return inputs, next((str(t) for c, t in dtypes.items() if str(c).lower() == target.lower()), "")
 
 
+def dtype_of_arrow(arrow: pa.DataType) -> str:
+    """The dtype_dict name of a column of training rows (the inverse of arrow_type_of_dtype)."""
+    if pa.types.is_integer(arrow):
+        return "integer"
+    if pa.types.is_floating(arrow) or pa.types.is_decimal(arrow):
+        return "float"
+    if pa.types.is_date(arrow):
+        return "date"
+    if pa.types.is_timestamp(arrow):
+        return "datetime"
+    return "categorical" if pa.types.is_boolean(arrow) else "text"
+
+
 def example_row(inputs: Columns) -> pa.Table:
     """One row of plausible values of the declared types."""
     return pa.table({name: pa.array([_example(kind)], arrow_type_of_dtype(kind)) for name, kind in inputs})

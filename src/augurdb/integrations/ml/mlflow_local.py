@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from augurdb.errors import AugurError, WrongArguments
 from augurdb.integrations.ml import pyfunc_worker as wire
+from augurdb.integrations.ml.base import PredictRequest
 from augurdb.integrations.ml.http_client import column_of_predictions, pick_target
 
 
@@ -59,8 +60,8 @@ class LocalPyfuncModel:
         self._lock = threading.Lock()
         self.calls, self.errors = 0, 0
 
-    def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
-        size = self.link.batch_size
+    def predict(self, request: PredictRequest) -> pa.Table:
+        data, size = request.rows, self.link.batch_size
         values: list[Any] = []
         for start in range(0, max(data.num_rows, 1), size):
             answer = self.call(data.slice(start, size))

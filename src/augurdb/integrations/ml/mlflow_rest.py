@@ -22,7 +22,13 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from augurdb.errors import ModelEndpointError, WrongArguments
-from augurdb.integrations.ml.base import EngineCapabilities, ModelSchema, ProgressFn, TrainingResult
+from augurdb.integrations.ml.base import (
+    EngineCapabilities,
+    ModelSchema,
+    PredictRequest,
+    ProgressFn,
+    TrainingResult,
+)
 from augurdb.integrations.ml.http_client import (
     Endpoint,
     EndpointError,
@@ -142,7 +148,7 @@ def _link_local(target: str, options: dict[str, Any], artifact_dir: Path) -> Mod
     model = LocalPyfuncModel(link)
     example = example_row(link.inputs)
     try:
-        model.predict(example, {})
+        model.predict(PredictRequest(example))
     except ModelCodeError as error:
         raise WrongArguments(f"[mlflow] the model at {link.model_uri} does not predict from the columns "
                              f"{', '.join(c for c, _ in link.inputs)}: {error.message}") from None
@@ -185,7 +191,8 @@ class MLflowModel:
         headers = {"Authorization": f"Bearer {link.api_token}"} if link.api_token else {}
         self.endpoint = Endpoint(link.url, link.timeout, headers, engine="mlflow")
 
-    def predict(self, data: pa.Table, options: dict[str, Any]) -> pa.Table:
+    def predict(self, request: PredictRequest) -> pa.Table:
+        data, options = request.rows, request.options
         """Batches of batch_size rows, in_flight requests at once (both also predict-time USING)."""
         size = _positive(options, "batch_size", self.link.batch_size, int)
         in_flight = _positive(options, "in_flight", self.link.in_flight, int)
