@@ -21,7 +21,7 @@ import pyarrow as pa
 from augurdb.errors import AugurError, WrongArguments
 from augurdb.integrations.ml import pyfunc_worker as wire
 from augurdb.integrations.ml.base import PredictRequest
-from augurdb.integrations.ml.http_client import column_of_predictions, pick_target
+from augurdb.integrations.ml.http_client import column_of_predictions, pick_target, positive_option
 
 
 class ModelCodeError(AugurError):
@@ -61,12 +61,19 @@ class LocalPyfuncModel:
         self.calls, self.errors = 0, 0
 
     def predict(self, request: PredictRequest) -> pa.Table:
-        data, size = request.rows, self.link.batch_size
+        """Batches of batch_size rows (also a predict-time USING option) to the worker."""
+        data = request.rows
+        size = positive_option(request.options, "batch_size", self.link.batch_size, int, "mlflow")
         values: list[Any] = []
         for start in range(0, max(data.num_rows, 1), size):
-            answer = self.call(data.slice(start, size))
-            values += pick_target(answer.to_pylist(), self.link.target)
+            values += pick_target(self._target_of(self.call(data.slice(start, size))).to_pylist(), self.link.target)
         return pa.table({self.link.target: column_of_predictions(values, self.link.target_type)})
+
+    def _target_of(self, answer: pa.Table) -> pa.ChunkedArray:
+        """The answer's target column (or its only one); rows of dicts are picked apart after."""
+        by_lower = {name.lower(): name for name in answer.column_names}
+        name = by_lower.get(self.link.target.lower()) or by_lower.get("prediction") or answer.column_names[0]
+        return answer.column(name)
 
     def describe(self, attribute: str | None) -> pa.Table:
         if attribute is None:
