@@ -115,6 +115,19 @@ def test_linked_model_facts_and_errors(tutorial: tuple[RunningServer, serving.Ml
         assert cur.fetchall() == ()
 
 
+def test_parquet_request_bodies(tutorial: tuple[RunningServer, serving.MlflowServer]) -> None:
+    """MLflow 3 takes Parquet bodies: the same predictions as JSON, for a JOIN in batches."""
+    server, mlflow = tutorial
+    _run(server, f"CREATE MODEL mindsdb.tweets_parquet PREDICT target USING engine = 'mlflow', "
+                 f"predict_url = '{mlflow.url}', request_format = 'parquet', "
+                 f"dtype_dict = {{\"text\": \"rich text\", \"target\": \"binary\"}}")
+    assert _run(server, "DESCRIBE mindsdb.tweets_parquet.info")[0]["request_format"] == "parquet"
+    rows = _run(server, "SELECT t.text, m.target FROM db_byom.test.nlp_kaggle_test AS t "
+                        "JOIN mindsdb.tweets_parquet AS m USING batch_size = 64")
+    assert len(rows) == TEST_ROWS
+    assert [r["target"] for r in rows] == _served(mlflow.url, [r["text"] for r in rows])
+
+
 def test_an_endpoint_that_goes_away_is_a_clear_error(tmp_path: Path) -> None:
     from tests.byom.mlflow_model import save_tweet_model
     from tests.byom.serving import serve_mlflow_model

@@ -7,12 +7,14 @@
 The inputs are dtype_dict's columns other than the target (only they are sent: no row ids,
 no target); the output is the target. CREATE checks the endpoint with one row and picks the
 request format the server takes: MLflow 2/3's `dataframe_split` (also `dataframe_records`,
-`inputs`), or MLflow 1.x's `format=pandas-records`; `USING request_format=...` sets it.
+`inputs`), or MLflow 1.x's `format=pandas-records`; `USING request_format=...` sets it, and
+`parquet` sends the rows as Parquet (MLflow 3's `application/vnd.apache.parquet`: types kept exactly).
 Predictions go in batches (`batch_size`, default 1,000) with several requests in flight.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from augurdb.errors import ModelEndpointError, WrongArguments
 from augurdb.integrations.ml.base import (
@@ -41,7 +44,7 @@ from augurdb.integrations.ml.http_client import (
 )
 from augurdb.integrations.ml.linked_schema import declared_columns, example_row
 
-FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records")
+FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records", "parquet")
 # MindsDB's newer spelling also names the model in an MLflow registry (model_name,
 # mlflow_server_url, mlflow_server_path); they are accepted, and the served URL is what is called.
 REGISTRY_OPTIONS = {"model_name", "mlflow_server_url", "mlflow_server_path"}
@@ -227,6 +230,10 @@ class MLflowModel:
 
 
 def _request(rows: pa.Table, request_format: str) -> tuple[bytes, str]:
+    if request_format == "parquet":
+        sink = io.BytesIO()
+        pq.write_table(rows, sink)
+        return sink.getvalue(), "application/vnd.apache.parquet"
     records = json_records(rows)
     columns = rows.column_names
     if request_format == "pandas-records":  # MLflow 1.x
