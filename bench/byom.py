@@ -6,7 +6,7 @@ Serves the tutorial's tweet classifier (tests/byom/mlflow_model.py) with a real 
 serve`, starts `augurdb serve`, links the model and uploads `--rows` tweets as a file. In the same
 run, for batch sizes 1, 100, 1,000 and 10,000:
 - the JOIN `SELECT t.text, m.target FROM files.tweets t JOIN m USING batch_size = B` over the MySQL
-  protocol (all rows fetched), with one request in flight and with four;
+  protocol (all rows fetched), with one request in flight and with four, and with Parquet bodies;
 - the same rows sent to the endpoint directly from Python (httpx, one kept-alive client, the
   same batches one after another);
 and single-row latency: `SELECT target FROM m WHERE text = ...` over pymysql against one direct
@@ -119,21 +119,24 @@ def main() -> None:
             con = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur", database="mindsdb",
                                   autocommit=True)
             with con.cursor() as cur:
-                cur.execute(f"CREATE MODEL tweets PREDICT target USING engine = 'mlflow', predict_url = "
-                            f"'{mlflow.url}', dtype_dict = {{\"text\": \"rich text\", \"target\": \"binary\"}}")
+                for name, request_format in (("tweets", "dataframe_split"), ("tweets_parquet", "parquet")):
+                    cur.execute(f"CREATE MODEL {name} PREDICT target USING engine = 'mlflow', predict_url = "
+                                f"'{mlflow.url}', request_format = '{request_format}', "
+                                f"dtype_dict = {{\"text\": \"rich text\", \"target\": \"binary\"}}")
             lines += [f"{args.rows:,} tweets (a file) joined with the tutorial's classifier served by "
                       f"`mlflow models serve` (mlflow-skinny 3.17.2), all in one run; medians of {args.repeats} "
                       "interleaved runs.", "",
                       "| batch size | direct httpx calls (rows/s) | JOIN, 1 in flight | ratio | JOIN, 4 in flight |"
-                      " ratio |", "|---|---|---|---|---|---|"]
+                      " ratio | JOIN, Parquet bodies, 1 in flight | ratio |", "|---|---|---|---|---|---|---|---|"]
             with httpx.Client(timeout=120) as client:
                 for batch in BATCHES:
                     runs = [(direct_rows_per_s(client, mlflow.url, texts, batch),
-                             join_rows_per_s(con, batch, 1, len(texts)), join_rows_per_s(con, batch, 4, len(texts)))
+                             join_rows_per_s(con, batch, 1, len(texts)), join_rows_per_s(con, batch, 4, len(texts)),
+                             join_rows_per_s(con, batch, 1, len(texts), "tweets_parquet"))
                             for _ in range(args.repeats)]
-                    direct, one, four = (statistics.median(r[i] for r in runs) for i in range(3))
+                    direct, one, four, parquet = (statistics.median(r[i] for r in runs) for i in range(4))
                     lines.append(f"| {batch:,} | {direct:,.0f} | {one:,.0f} | {one / direct:.2f} | {four:,.0f} | "
-                                 f"{four / direct:.2f} |")
+                                 f"{four / direct:.2f} | {parquet:,.0f} | {parquet / direct:.2f} |")
                     print(lines[-1], flush=True)
                 text = "The tsunami is coming, seek high ground"
                 direct_ms = []
