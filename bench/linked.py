@@ -57,7 +57,7 @@ def _plain_fetch_and_predict(data_dir: Path, parameters: dict, model_id: int) ->
         batches.append(batch)
     fetch_s = time.perf_counter() - started
     source.close()
-    model = get_engine("automl").load(model_dir(data_dir, model_id))
+    model = get_engine("automl").load(model_dir(data_dir, model_id), {})
     started = time.perf_counter()
     for batch in batches:
         table = pa.Table.from_batches([batch])

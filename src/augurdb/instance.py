@@ -46,7 +46,8 @@ class ModelCache:
             if model_id in self._models:
                 self._models.move_to_end(model_id)
                 return self._models[model_id]
-        loaded = get_engine(record.engine).load(model_dir(self.data_dir, model_id))
+        loaded = get_engine(record.engine).load(model_dir(self.data_dir, model_id),
+                                                 record.training_options.get("using", {}))
         with self._lock:
             self._models[model_id] = loaded
             evicted = []

@@ -79,6 +79,28 @@ def test_any_json_endpoint_as_a_model(server: RunningServer, scorer: str, tmp_pa
     assert scorer in failed.value.args[1]
 
 
+def test_credentials_are_encrypted_at_rest_and_survive_a_restart(scorer: str, tmp_path: Path) -> None:
+    """The header's token is in neither the catalog file nor the model's directory, and a
+    restarted server still sends it."""
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir)
+    try:
+        query(server, f"CREATE MODEL mindsdb.guarded PREDICT score USING engine = 'http', url = '{scorer}', "
+                      "dtype_dict = {\"text\": \"text\"}, request_template = '{\"instances\": {{rows}}}', "
+                      "response_path = 'result.scores', headers = {\"Authorization\": \"Bearer t0ken-at-rest\"}")
+    finally:
+        server.stop()
+    stored = [path for path in data_dir.rglob("*") if path.is_file() and b"t0ken-at-rest" in path.read_bytes()]
+    assert stored == []
+    server = start_server(data_dir)
+    try:
+        RECEIVED.clear()
+        assert query(server, "SELECT score FROM mindsdb.guarded WHERE text = 'ab'") == [{"score": 1.0}]
+        assert RECEIVED[-1]["auth"] == "Bearer t0ken-at-rest"
+    finally:
+        server.stop()
+
+
 def test_a_wrong_response_path_is_an_error_at_create(server: RunningServer, scorer: str) -> None:
     with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as wrong:
         cur.execute(f"CREATE MODEL mindsdb.lost PREDICT score USING engine = 'http', url = '{scorer}', "

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from augurdb.catalog.records import FileRecord, IntegrationRecord, MLEngineRecord, ModelRecord
-from augurdb.catalog.secrets import SecretBox
+from augurdb.catalog.secrets import SecretBox, open_secret_options, seal_secret_options
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -217,16 +217,28 @@ class Catalog:
         if name is not None:
             sql, params = sql + " AND name = ?", [*params, name]
         rows = self._query(sql + " ORDER BY project, name, version", tuple(params))
-        return [ModelRecord.from_row(dict(r)) for r in rows]
+        return [self._model(r) for r in rows]
 
     def model(self, model_id: int) -> ModelRecord | None:
         rows = self._query("SELECT * FROM models WHERE id = ?", (model_id,))
-        return ModelRecord.from_row(dict(rows[0])) if rows else None
+        return self._model(rows[0]) if rows else None
+
+    def _model(self, row: sqlite3.Row) -> ModelRecord:
+        record = ModelRecord.from_row(dict(row))
+        using = record.training_options.get("using")
+        if using:
+            record.training_options = {**record.training_options, "using": open_secret_options(using, self._box())}
+        return record
+
+    def _sealed_options(self, training_options: dict[str, Any]) -> dict[str, Any]:
+        using = training_options.get("using")
+        return {**training_options, "using": seal_secret_options(using, self._box())} if using else training_options
 
     def insert_model(self, record: ModelRecord, *, replace_existing: bool = False) -> ModelRecord:
         """Insert a new model version; with replace_existing, drop all versions of that name first."""
         values = record.to_row()
         values.pop("id")
+        values["training_options"] = json.dumps(self._sealed_options(record.training_options))
         with self._transaction() as db:
             if replace_existing:
                 db.execute("DELETE FROM models WHERE project = ? AND name = ?", (record.project, record.name))
@@ -244,6 +256,8 @@ class Catalog:
         unknown = set(changes) - set(MODEL_COLUMNS)
         if unknown:
             raise ValueError(f"not model columns: {sorted(unknown)}")
+        if "training_options" in changes:
+            changes["training_options"] = self._sealed_options(changes["training_options"])
         encoded = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in changes.items()}
         assignments = ", ".join(f"{k} = ?" for k in encoded)
         with self._transaction() as db:

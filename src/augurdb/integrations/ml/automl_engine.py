@@ -73,7 +73,7 @@ class AutoMLEngine:
         return TrainingResult(accuracy=float(predictor.accuracy), input_columns=list(predictor.input_columns),
                               dtype_dict=dict(predictor.dtype_dict))
 
-    def load(self, artifact_dir: Path) -> AutoMLModel:
+    def load(self, artifact_dir: Path, options: dict[str, Any]) -> AutoMLModel:
         from augurdb.automl import Predictor
 
         return AutoMLModel(Predictor.load(artifact_dir))

@@ -104,8 +104,9 @@ class MLEngine(Protocol):
         """Learn from `data`, write the artifact into artifact_dir."""
         ...
 
-    def load(self, artifact_dir: Path) -> LoadedModel:
-        """Load an artifact written by train()."""
+    def load(self, artifact_dir: Path, options: dict[str, Any]) -> LoadedModel:
+        """Load an artifact written by train() or link(); `options` are the model's USING options
+        with secrets decrypted (credentials are kept in the catalog, never in the artifact)."""
         ...
 
 

@@ -39,7 +39,7 @@ from augurdb.integrations.ml.http_client import (
     pick_target,
     positive_option,
 )
-from augurdb.integrations.ml.linked_schema import declared_columns, example_row
+from augurdb.integrations.ml.linked_schema import declared_columns, example_row, read_link, save_link
 
 OPTIONS = {"url", "dtype_dict", "request_template", "response_path", "headers", "batch_size", "in_flight",
            "timeout", "engine", "tag"}
@@ -108,13 +108,11 @@ class HttpEngine:
         link = HttpLink.from_options(target, options)
         example = example_row(link.inputs)
         HttpModel(link).predict(PredictRequest(example))
-        artifact_dir.mkdir(parents=True, exist_ok=True)
-        (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__))
+        save_link(artifact_dir, LINK_FILE, link.__dict__)
         return ModelSchema(inputs=link.inputs, outputs=((target, link.target_type),))
 
-    def load(self, artifact_dir: Path) -> HttpModel:
-        values = json.loads((artifact_dir / LINK_FILE).read_text())
-        values["inputs"] = tuple(tuple(c) for c in values["inputs"])
+    def load(self, artifact_dir: Path, options: dict[str, Any]) -> HttpModel:
+        values = read_link(artifact_dir, LINK_FILE, options)
         values["response_path"] = tuple(values["response_path"])
         return HttpModel(HttpLink(**values))
 

@@ -1,13 +1,17 @@
-"""What every engine of linked models (mlflow, http) reads the same way: the model's columns from
-dtype_dict, and the one example row CREATE sends to check that the model answers."""
+"""What every engine of linked models (mlflow, http, ray_serve) does the same way: the model's
+columns from dtype_dict, the one example row CREATE sends to check that the model answers, and
+the link file in the model's directory, which never holds a secret."""
 
 from __future__ import annotations
 
 import datetime
+import json
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from augurdb.catalog.secrets import is_secret
 from augurdb.errors import WrongArguments
 from augurdb.executor.types import arrow_type_of_dtype
 
@@ -53,3 +57,28 @@ def _example(kind: str) -> Any:
     if pa.types.is_timestamp(arrow):
         return datetime.datetime(2000, 1, 1)
     return "augurdb"
+
+
+def save_link(artifact_dir: Path, name: str, values: dict[str, Any]) -> None:
+    """How to call the model, without its secrets (api_token, headers): those stay encrypted in
+    the catalog's copy of the USING options and come back through read_link."""
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    kept = {k: (None if is_secret(k) else v) for k, v in values.items()}
+    (artifact_dir / name).write_text(json.dumps(kept, default=list))
+
+
+def read_link(artifact_dir: Path, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The saved link with its secrets from the model's (decrypted) USING options; column lists
+    as tuples."""
+    values = json.loads((artifact_dir / name).read_text())
+    for key in values:
+        if is_secret(key):
+            values[key] = _secret(options.get(key), key)
+    values["inputs"] = tuple(tuple(c) for c in values["inputs"])
+    return values
+
+
+def _secret(value: Any, key: str) -> Any:
+    if key == "headers":
+        return {str(k): str(v) for k, v in (value or {}).items()}
+    return str(value) if value else None

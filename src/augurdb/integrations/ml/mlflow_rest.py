@@ -42,7 +42,7 @@ from augurdb.integrations.ml.http_client import (
     pick_target,
     positive_option,
 )
-from augurdb.integrations.ml.linked_schema import declared_columns, example_row
+from augurdb.integrations.ml.linked_schema import declared_columns, example_row, read_link, save_link
 
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records", "parquet")
 # MindsDB's newer spelling also names the model in an MLflow registry (model_name,
@@ -115,13 +115,11 @@ class MLflowRestEngine:
             return _link_local(target, options, artifact_dir)
         link = Link.from_options(target, options)
         link = _with_working_format(link, "request_format" not in options)
-        artifact_dir.mkdir(parents=True, exist_ok=True)
-        (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__, default=list))
+        save_link(artifact_dir, LINK_FILE, link.__dict__)
         return ModelSchema(inputs=link.inputs, outputs=((target, link.target_type),))
 
-    def load(self, artifact_dir: Path) -> Any:
-        values = json.loads((artifact_dir / LINK_FILE).read_text())
-        values["inputs"] = tuple(tuple(c) for c in values["inputs"])
+    def load(self, artifact_dir: Path, options: dict[str, Any]) -> Any:
+        values = read_link(artifact_dir, LINK_FILE, options)
         if "model_uri" in values:
             from augurdb.integrations.ml.mlflow_local import LocalLink, LocalPyfuncModel
 
@@ -157,8 +155,7 @@ def _link_local(target: str, options: dict[str, Any], artifact_dir: Path) -> Mod
                              f"{', '.join(c for c, _ in link.inputs)}: {error.message}") from None
     finally:
         model.close()
-    artifact_dir.mkdir(parents=True, exist_ok=True)
-    (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__, default=list))
+    save_link(artifact_dir, LINK_FILE, link.__dict__)
     return ModelSchema(inputs=link.inputs, outputs=((target, link.target_type),))
 
 

@@ -45,7 +45,13 @@ from augurdb.integrations.ml.http_client import (
     pick_target,
     positive_option,
 )
-from augurdb.integrations.ml.linked_schema import declared_columns, dtype_of_arrow, example_row
+from augurdb.integrations.ml.linked_schema import (
+    declared_columns,
+    dtype_of_arrow,
+    example_row,
+    read_link,
+    save_link,
+)
 
 # The model's USING options reach the application as `args` when it trains, as MindsDB sent
 # them (URLs, format and dtype_dict included), all but the token; predict-time USING options are
@@ -134,7 +140,7 @@ class RayServeEngine:
         inputs, target_type = declared_columns(target, options, "ray_serve")
         link = RayLink.from_options(target, options, inputs, target_type)
         RayServeModel(link).predict(PredictRequest(example_row(inputs)))
-        _save(link, artifact_dir)
+        save_link(artifact_dir, LINK_FILE, link.__dict__)
         return ModelSchema(inputs=inputs, outputs=((target, target_type),))
 
     def train(self, data: pa.Table, target: str, options: dict[str, Any], artifact_dir: Path,
@@ -161,19 +167,12 @@ class RayServeEngine:
         _check_trained(answer, link.train_url)
         progress(2, 2, "checking predictions")
         RayServeModel(link).predict(PredictRequest(data.select([c for c, _ in inputs]).slice(0, 1)))
-        _save(link, artifact_dir)
+        save_link(artifact_dir, LINK_FILE, link.__dict__)
         return TrainingResult(input_columns=[c for c, _ in inputs], dtype_dict=columns,
                               schema=ModelSchema(inputs=inputs, outputs=((target, link.target_type),)))
 
-    def load(self, artifact_dir: Path) -> RayServeModel:
-        values = json.loads((artifact_dir / LINK_FILE).read_text())
-        values["inputs"] = tuple(tuple(c) for c in values["inputs"])
-        return RayServeModel(RayLink(**values))
-
-
-def _save(link: RayLink, artifact_dir: Path) -> None:
-    artifact_dir.mkdir(parents=True, exist_ok=True)
-    (artifact_dir / LINK_FILE).write_text(json.dumps(link.__dict__))
+    def load(self, artifact_dir: Path, options: dict[str, Any]) -> RayServeModel:
+        return RayServeModel(RayLink(**read_link(artifact_dir, LINK_FILE, options)))
 
 
 def _check_route(url: str) -> None:
