@@ -102,7 +102,11 @@ def test_linked_model_facts_and_errors(tutorial: tuple[RunningServer, serving.Ml
     # Only the declared input reaches the model: the data table's other columns (id, target) do not.
     assert _run(server, "SELECT m.target FROM (SELECT 'calm sea' AS text, 7 AS id, 1 AS target) AS t "
                         "JOIN mindsdb.tweets AS m") == [{"target": _served(mlflow.url, ["calm sea"])[0]}]
+    # dtype_dict says "binary"; the model answers 0/1 integers, and a client's column probe sees them so.
+    assert json.loads(info["outputs"]) == [["target", "integer"]]
     with mysql(server) as con, con.cursor() as cur:
+        cur.execute("SELECT target FROM mindsdb.tweets WHERE 1 = 0")
+        assert cur.description[0][1] == pymysql.constants.FIELD_TYPE.LONGLONG and cur.fetchall() == ()
         with pytest.raises(pymysql.err.MySQLError) as dead:
             cur.execute("CREATE MODEL mindsdb.dead PREDICT target USING engine = 'mlflow', "
                         "predict_url = 'http://127.0.0.1:1/invocations', dtype_dict = {\"text\": \"rich text\"}")

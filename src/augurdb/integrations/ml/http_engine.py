@@ -15,7 +15,7 @@ request. Only the declared inputs are sent.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,7 +39,13 @@ from augurdb.integrations.ml.http_client import (
     pick_target,
     positive_option,
 )
-from augurdb.integrations.ml.linked_schema import declared_columns, example_row, read_link, save_link
+from augurdb.integrations.ml.linked_schema import (
+    answered_type,
+    declared_columns,
+    example_row,
+    read_link,
+    save_link,
+)
 
 OPTIONS = {"url", "dtype_dict", "request_template", "response_path", "headers", "batch_size", "in_flight",
            "timeout", "engine", "tag"}
@@ -107,7 +113,7 @@ class HttpEngine:
         """Call the endpoint with one example row before anything is stored."""
         link = HttpLink.from_options(target, options)
         example = example_row(link.inputs)
-        HttpModel(link).predict(PredictRequest(example))
+        link = replace(link, target_type=answered_type(link.target_type, HttpModel(link).call(example)))
         save_link(artifact_dir, LINK_FILE, link.__dict__)
         return ModelSchema(inputs=link.inputs, outputs=((target, link.target_type),))
 

@@ -43,6 +43,19 @@ def dtype_of_arrow(arrow: pa.DataType) -> str:
     return "categorical" if pa.types.is_boolean(arrow) else "text"
 
 
+def answered_type(declared: str, values: list[Any]) -> str:
+    """The output type to declare: dtype_dict's, unless that is a kind whose values may be of any
+    type (binary, categorical, none given) and the model answered numbers — then clients see the
+    number type the predictions have, in a `WHERE 1 = 0` probe too."""
+    if not pa.types.is_string(arrow_type_of_dtype(declared)):
+        return declared
+    try:
+        answered = pa.array(values).type
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return declared
+    return dtype_of_arrow(answered) if pa.types.is_integer(answered) or pa.types.is_floating(answered) else declared
+
+
 def example_row(inputs: Columns) -> pa.Table:
     """One row of plausible values of the declared types."""
     return pa.table({name: pa.array([_example(kind)], arrow_type_of_dtype(kind)) for name, kind in inputs})

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +42,13 @@ from augurdb.integrations.ml.http_client import (
     pick_target,
     positive_option,
 )
-from augurdb.integrations.ml.linked_schema import declared_columns, example_row, read_link, save_link
+from augurdb.integrations.ml.linked_schema import (
+    answered_type,
+    declared_columns,
+    example_row,
+    read_link,
+    save_link,
+)
 
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "pandas-records", "parquet")
 # MindsDB's newer spelling also names the model in an MLflow registry (model_name,
@@ -149,7 +155,8 @@ def _link_local(target: str, options: dict[str, Any], artifact_dir: Path) -> Mod
     model = LocalPyfuncModel(link)
     example = example_row(link.inputs)
     try:
-        model.predict(PredictRequest(example))
+        answer = model.predict(PredictRequest(example))
+        link = replace(link, target_type=answered_type(link.target_type, answer.column(0).to_pylist()))
     except ModelCodeError as error:
         raise WrongArguments(f"[mlflow] the model at {link.model_uri} does not predict from the columns "
                              f"{', '.join(c for c, _ in link.inputs)}: {error.message}") from None
@@ -160,15 +167,16 @@ def _link_local(target: str, options: dict[str, Any], artifact_dir: Path) -> Mod
 
 
 def _with_working_format(link: Link, probe: bool) -> Link:
-    """The link with a request format the server answers; one example row is sent."""
+    """The link with a request format the server answers, and the output type its answer has;
+    one example row is sent."""
     example = example_row(link.inputs)
     tried = [link.request_format] + ([f for f in FORMATS if f != link.request_format] if probe else [])
     errors = []
     for request_format in tried:
-        candidate = Link(**{**link.__dict__, "request_format": request_format})
+        candidate = replace(link, request_format=request_format)
         try:
-            MLflowModel(candidate).call(example)
-            return candidate
+            values = MLflowModel(candidate).call(example)
+            return replace(candidate, target_type=answered_type(link.target_type, values))
         except EndpointError as error:
             if error.status not in (400, 415):  # None: nothing answers there, no format will help
                 raise

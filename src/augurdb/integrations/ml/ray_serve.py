@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,7 @@ from augurdb.integrations.ml.http_client import (
     positive_option,
 )
 from augurdb.integrations.ml.linked_schema import (
+    answered_type,
     declared_columns,
     dtype_of_arrow,
     example_row,
@@ -139,9 +140,10 @@ class RayServeEngine:
         """A model the application already serves: one example row checks that it answers."""
         inputs, target_type = declared_columns(target, options, "ray_serve")
         link = RayLink.from_options(target, options, inputs, target_type)
-        RayServeModel(link).predict(PredictRequest(example_row(inputs)))
+        values = RayServeModel(link).call(example_row(inputs), {})
+        link = replace(link, target_type=answered_type(target_type, values))
         save_link(artifact_dir, LINK_FILE, link.__dict__)
-        return ModelSchema(inputs=inputs, outputs=((target, target_type),))
+        return ModelSchema(inputs=inputs, outputs=((target, link.target_type),))
 
     def train(self, data: pa.Table, target: str, options: dict[str, Any], artifact_dir: Path,
               progress: ProgressFn) -> TrainingResult:
@@ -166,9 +168,10 @@ class RayServeEngine:
             raise endpoint.failed(status, answer)
         _check_trained(answer, link.train_url)
         progress(2, 2, "checking predictions")
-        RayServeModel(link).predict(PredictRequest(data.select([c for c, _ in inputs]).slice(0, 1)))
+        values = RayServeModel(link).call(data.select([c for c, _ in inputs]).slice(0, 1), {})
+        link = replace(link, target_type=answered_type(link.target_type, values))
         save_link(artifact_dir, LINK_FILE, link.__dict__)
-        return TrainingResult(input_columns=[c for c, _ in inputs], dtype_dict=columns,
+        return TrainingResult(input_columns=[c for c, _ in inputs], dtype_dict={**columns, target: link.target_type},
                               schema=ModelSchema(inputs=inputs, outputs=((target, link.target_type),)))
 
     def load(self, artifact_dir: Path, options: dict[str, Any]) -> RayServeModel:
