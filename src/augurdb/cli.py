@@ -1,4 +1,4 @@
-"""The `augurdb` command: serve, load, sql."""
+"""The `augurdb` command: serve, load, sql, export, byom."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("model", help="[project.]model[.version]")
     export.add_argument("directory", type=Path, help="a new directory for the MLflow model")
 
+    byom = commands.add_parser("byom", help="Python code as an ML engine, uploaded to a running server")
+    actions = byom.add_subparsers(dest="action", required=True)
+    upload = actions.add_parser("upload", help="make the engine NAME from code (or upload its next version)")
+    upload.add_argument("name")
+    upload.add_argument("code", type=Path, help="the .py file defining a class with train and predict")
+    upload.add_argument("--requirements", type=Path, help="a requirements.txt installed into its virtualenv")
+    upload.add_argument("--type", choices=("venv", "inhouse"),
+                        help="venv (default for a new engine) or inhouse (the server's own Python)")
+    upload.add_argument("--url", help="the server's HTTP address (default http://127.0.0.1:<AUGURDB_HTTP_PORT>)")
+
     args = parser.parse_args(argv)
+    if args.command == "byom":
+        return _byom_upload(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         settings = Settings.from_env(data_dir=args.data_dir, host=args.host, mysql_port=args.mysql_port,
@@ -92,6 +105,65 @@ def _export(instance: Any, name: str, directory: Path) -> int:
     print(f"exported {record.qualified_name}.{record.version} to {directory}: "
           f"mlflow models serve -m {directory} --env-manager local")
     return 0
+
+
+def _byom_upload(args: argparse.Namespace) -> int:
+    """PUT the code as a new engine; when the name is taken, POST it as the engine's next version.
+    Over HTTP: the server owns the data directory and its running jobs."""
+    import base64
+    import json
+    import urllib.error
+    import urllib.request
+
+    settings = Settings.from_env()
+    base = (args.url or f"http://127.0.0.1:{settings.http_port}").rstrip("/")
+    url = f"{base}/api/handlers/byom/{args.name}"
+    fields: dict[str, tuple[str | None, bytes]] = {"code": (args.code.name, args.code.read_bytes())}
+    if args.requirements:
+        fields["modules"] = ("requirements.txt", args.requirements.read_bytes())
+    if args.type:
+        fields["type"] = (None, args.type.encode())
+    body, content_type = _multipart(fields)
+    headers = {"Content-Type": content_type}
+    if settings.password is not None:
+        credentials = f"{settings.user or ''}:{settings.password}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()
+    for method in ("PUT", "POST"):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, body, headers, method=method),
+                                        timeout=600) as response:
+                answer = json.loads(response.read())
+            break
+        except urllib.error.HTTPError as error:
+            if error.code == 409 and method == "PUT":
+                continue
+            text = error.read().decode("utf-8", "replace")
+            try:
+                detail = json.loads(text)
+                text = f"{detail['error_code']}: {detail['error_message']}"
+            except (ValueError, KeyError, TypeError):
+                text = f"HTTP {error.code}: {text}"
+            print(f"ERROR {text}", file=sys.stderr)
+            return 1
+        except urllib.error.URLError as error:
+            print(f"ERROR: no augurdb server answers at {base} ({error.reason}): start it with `augurdb serve`",
+                  file=sys.stderr)
+            return 1
+    print(f"ML engine {answer['name']} version {answer['last_engine_version']} ({answer['type']}): "
+          f"{answer['status']}; versions {answer['engine_versions']}")
+    return 0
+
+
+def _multipart(fields: dict[str, tuple[str | None, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body: name -> (file name or None for a plain field, bytes)."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, (filename, data) in fields.items():
+        disposition = f'form-data; name="{name}"'
+        if filename:
+            disposition += f'; filename="{filename.replace(chr(34), "")}"'
+        parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 if __name__ == "__main__":

@@ -86,6 +86,14 @@ class ModelNotReady(AugurError):
     http_status = 409
 
 
+class ModelCodeError(AugurError):
+    """A user's model code raised (an MLflow pyfunc model, uploaded BYOM code): its own traceback
+    is the message."""
+
+    code = 1105
+    sqlstate = "HY000"
+
+
 class ModelEndpointError(AugurError):
     """A model served elsewhere failed: unreachable, or it answered with an error (URL and status named)."""
 

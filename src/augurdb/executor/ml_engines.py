@@ -7,11 +7,10 @@ parameters are stored encrypted and shown with secrets masked.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from augurdb.catalog.records import MLEngineRecord
-from augurdb.catalog.secrets import MASK
+from augurdb.catalog.secrets import MASK, is_secret
 from augurdb.errors import AlreadyExists, UnknownTable, WrongArguments
 from augurdb.executor.dispatch import run_statement
 from augurdb.integrations.ml.registry import engine_names, resolve_name
@@ -21,8 +20,6 @@ from augurdb.sql import ast
 if TYPE_CHECKING:
     from augurdb.session import Session
 
-# Keys whose values are secrets; `headers` is masked whole (it carries Authorization).
-_SECRET = re.compile(r"password|secret|token|api_key|private_key|credential|headers", re.IGNORECASE)
 # MindsDB's older spelling picks the engine by the model's serving format: USING format = 'mlflow'.
 _FORMAT_ENGINES = {"mlflow": "mlflow", "ray_server": "ray_serve", "ray_serve": "ray_serve"}
 
@@ -37,6 +34,9 @@ def _create_ml_engine(statement: ast.CreateMLEngine, session: Session) -> Result
         raise AlreadyExists(f"ML engine '{name}' already exists")
     if name.lower() in engine_names():
         raise WrongArguments(f"'{name}' is a built-in engine; give the instance another name")
+    if resolve_name(statement.args["handler"]) == "byom":
+        raise WrongArguments("A byom engine is made by uploading its code: PUT /api/handlers/byom/<name> "
+                             "or `augurdb byom upload <name> code.py` (docs/byom-code.md)")
     catalog.add_ml_engine(MLEngineRecord(name, resolve_name(statement.args["handler"]),
                                          dict(statement.args.get("using") or {})),
                           replace=bool(statement.args.get("replace")))
@@ -52,6 +52,10 @@ def _drop_ml_engine(statement: ast.DropMLEngine, session: Session) -> Result:
             return Result.ok()
         raise UnknownTable(f"ML engine '{statement.this}' doesn't exist")
     catalog.drop_ml_engine(record.name)
+    if record.handler == "byom":
+        from augurdb.integrations.ml.byom_store import remove_engine
+
+        remove_engine(session.instance.data_dir, record.name)
     return Result.ok(1)
 
 
@@ -66,6 +70,16 @@ def resolve_engine(session: Session, using: dict[str, Any]) -> tuple[str, dict[s
     return resolve_name(name), using
 
 
+def shown_parameters(session: Session, record: MLEngineRecord) -> dict[str, Any]:
+    """An instance's parameters as users may see them: secrets masked, a byom engine's versions
+    with the status of their environments."""
+    if record.handler == "byom":
+        from augurdb.integrations.ml.byom_store import with_status
+
+        return masked_options(with_status(session.instance.data_dir, record.parameters))
+    return masked_options(record.parameters)
+
+
 def masked_options(options: dict[str, Any]) -> dict[str, Any]:
     """Options as users may see them: secret values as ******."""
-    return {k: (MASK if _SECRET.search(k) and v not in (None, "") else v) for k, v in options.items()}
+    return {k: (MASK if is_secret(k) and v not in (None, "") else v) for k, v in options.items()}

@@ -67,13 +67,15 @@ def _create_model(statement: ast.CreateModel, session: Session) -> Result:
             return _info(existing[-1])
         raise AlreadyExists(f"Model already exists: {project}.{name}")
     engine, using = resolve_engine(session, ast.using_of(statement))
+    engine_name = ast.using_of(statement).get("engine")
     targets = statement.args["targets"]
     if len(targets) != 1:
         raise NotSupported("PREDICT takes one target column")
     record = ModelRecord(project=project, name=name, version=1, engine=engine,
                          predict=targets[0], source=statement.args.get("source"),
                          select_data_query=statement.args.get("query"), tag=using.get("tag"),
-                         training_options=_training_options(targets[0], using), created_at=time.time())
+                         training_options=_training_options(targets[0], using, engine_name),
+                         created_at=time.time())
     return _train(session, record, replace=bool(existing), wait=bool(using.get("join_learn_process")))
 
 
@@ -85,8 +87,12 @@ def _retrain(statement: ast.Retrain, session: Session) -> Result:
     if not versions:
         raise UnknownTable(f"Model '{project}.{name}' doesn't exist")
     base = next((v for v in versions if v.active), versions[-1])
-    engine, using = resolve_engine(session, ast.using_of(statement))
-    if "engine" not in ast.using_of(statement):
+    given = ast.using_of(statement)
+    # The engine instance the model was made with, read again: its parameters may have changed
+    # (CREATE OR REPLACE ML_ENGINE, a new version of uploaded code).
+    engine_name = given.get("engine") or base.training_options.get("engine_name")
+    engine, using = resolve_engine(session, {**given, "engine": engine_name} if engine_name else given)
+    if not engine_name:
         engine = base.engine
     using = {**base.training_options.get("using", {}), **using}
     target = (statement.args.get("targets") or [base.predict])[0]
@@ -97,13 +103,14 @@ def _retrain(statement: ast.Retrain, session: Session) -> Result:
     record.engine, record.predict, record.created_at = engine, target, time.time()
     record.source = statement.args.get("source") or base.source
     record.select_data_query = statement.args.get("query") or base.select_data_query
-    record.training_options = _training_options(target, using)
+    record.training_options = _training_options(target, using, engine_name)
     return _train(session, record, replace=False, wait=bool(using.get("join_learn_process")))
 
 
-def _training_options(target: str, using: dict[str, Any]) -> dict[str, Any]:
+def _training_options(target: str, using: dict[str, Any], engine_name: str | None) -> dict[str, Any]:
     engine_options = {k: v for k, v in using.items() if k not in _CORE_OPTIONS}
-    return {"target": target, "using": engine_options, "activate": str(using.get("active", 1)) not in ("0", "False")}
+    return {"target": target, "using": engine_options, "engine_name": engine_name,
+            "activate": str(using.get("active", 1)) not in ("0", "False")}
 
 
 def _train(session: Session, record: ModelRecord, *, replace: bool, wait: bool) -> Result:

@@ -236,11 +236,11 @@ def _columns(session: Session) -> pa.Table:
 
 
 def _engines(session: Session) -> pa.Table:
-    from augurdb.executor.ml_engines import masked_options
+    from augurdb.executor.ml_engines import shown_parameters
     from augurdb.integrations.ml.registry import engine_names
 
     rows = [{"NAME": n, "HANDLER": n, "CONNECTION_DATA": "{}"} for n in engine_names()]
-    rows += [{"NAME": r.name, "HANDLER": r.handler, "CONNECTION_DATA": json.dumps(masked_options(r.parameters))}
+    rows += [{"NAME": r.name, "HANDLER": r.handler, "CONNECTION_DATA": json.dumps(shown_parameters(session, r))}
              for r in session.instance.catalog.ml_engines()]
     return table(rows, [("NAME", pa.string()), ("HANDLER", pa.string()), ("CONNECTION_DATA", pa.string())])
 

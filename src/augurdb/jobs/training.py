@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from augurdb.catalog.store import Catalog
+from augurdb.errors import ModelCodeError
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ def run_worker(data_dir: str, model_id: int) -> None:
 
 
 def _error_text(error: Exception) -> str:
+    if isinstance(error, ModelCodeError):  # the user's own traceback already says where
+        return error.message
     frames = traceback.extract_tb(error.__traceback__)
     where = f" (raised at: {Path(frames[-1].filename).name}#{frames[-1].lineno})" if frames else ""
     return f"{type(error).__name__}: {error}{where}"

@@ -18,17 +18,10 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from augurdb.errors import AugurError, WrongArguments
+from augurdb.errors import ModelCodeError, WrongArguments
 from augurdb.integrations.ml import pyfunc_worker as wire
 from augurdb.integrations.ml.base import PredictRequest
 from augurdb.integrations.ml.http_client import column_of_predictions, pick_target, positive_option
-
-
-class ModelCodeError(AugurError):
-    """The user's model raised: its own traceback is the message."""
-
-    code = 1105
-    sqlstate = "HY000"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from augurdb.errors import ModelEndpointError, WrongArguments
+from augurdb.errors import ModelCodeError, ModelEndpointError, WrongArguments
 from augurdb.integrations.ml.base import (
     EngineCapabilities,
     ModelSchema,
@@ -149,7 +149,7 @@ def _local_link(target: str, options: dict[str, Any]) -> Any:
 
 def _link_local(target: str, options: dict[str, Any], artifact_dir: Path) -> ModelSchema:
     """A model loaded from a path: checked by loading it in a worker and predicting one row."""
-    from augurdb.integrations.ml.mlflow_local import LocalPyfuncModel, ModelCodeError
+    from augurdb.integrations.ml.mlflow_local import LocalPyfuncModel
 
     link = _local_link(target, options)
     model = LocalPyfuncModel(link)

@@ -11,37 +11,19 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import sys
 import traceback
 
 import pyarrow as pa
 
-OK, FAILED = b"\x00", b"\x01"
+# The frame format of both worker processes; byom_runner.py holds it because it must run alone.
+from augurdb.integrations.ml.byom_runner import FAILED, OK, read_frame, table_bytes, write_frame
 
-
-def write_frame(stream: io.BufferedWriter, payload: bytes) -> None:
-    stream.write(struct.pack("<Q", len(payload)))
-    stream.write(payload)
-    stream.flush()
-
-
-def read_frame(stream: io.BufferedReader) -> bytes | None:
-    header = stream.read(8)
-    if len(header) < 8:
-        return None
-    (size,) = struct.unpack("<Q", header)
-    return stream.read(size)
-
-
-def table_bytes(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
+__all__ = ["FAILED", "OK", "bytes_table", "read_frame", "table_bytes", "write_frame"]
 
 
 def bytes_table(data: bytes) -> pa.Table:
+    """An answer's predictions (never empty, unlike byom_runner's bytes_table)."""
     return pa.ipc.open_stream(io.BytesIO(data)).read_all()
 
 

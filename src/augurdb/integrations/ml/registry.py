@@ -15,6 +15,7 @@ _ENGINES: dict[str, str] = {
     "automl": "augurdb.integrations.ml.automl_engine:AutoMLEngine",
     "mlflow": "augurdb.integrations.ml.mlflow_rest:MLflowRestEngine",
     "http": "augurdb.integrations.ml.http_engine:HttpEngine",
+    "byom": "augurdb.integrations.ml.byom:ByomEngine",
     "ray_serve": "augurdb.integrations.ml.ray_serve:RayServeEngine",
 }
 _ALIASES = {"lightwood": "automl"}

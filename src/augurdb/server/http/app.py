@@ -23,6 +23,7 @@ from augurdb.executor.system_tables import model_row
 from augurdb.instance import DEFAULT_PROJECT, Instance
 from augurdb.planner.snapshot import Snapshot
 from augurdb.server.http import encoding
+from augurdb.server.http.byom import register_byom_routes
 
 MAX_UPLOAD_BYTES = 2 * 1024**3
 
@@ -133,6 +134,7 @@ def create_app(instance: Instance) -> FastAPI:
         session = instance.session(user="augur", database=project)
         return JSONResponse(encoding.records(session.predict(project, name, pa.Table.from_pylist(data), body.params)))
 
+    register_byom_routes(app, instance)
     return app
 
 
