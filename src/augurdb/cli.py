@@ -92,16 +92,15 @@ def _run_local(args: argparse.Namespace) -> int:
 
 
 def _export(instance: Any, name: str, directory: Path) -> int:
+    from augurdb.executor.export import export_model
     from augurdb.instance import DEFAULT_PROJECT
-    from augurdb.integrations.ml.mlflow_export import export
-    from augurdb.jobs.training import model_dir
 
     parts = name.split(".")
     project, parts = (parts[0], parts[1:]) if len(parts) > 1 and not parts[1].isdigit() else (DEFAULT_PROJECT, parts)
     session = instance.session()
     record = session.model_version(project, parts[0], parts[1]) if len(parts) > 1 \
         else session.active_model(project, parts[0])
-    export(record, model_dir(instance.data_dir, record.id or 0), directory)
+    export_model(session, record, directory)
     print(f"exported {record.qualified_name}.{record.version} to {directory}: "
           f"mlflow models serve -m {directory} --env-manager local")
     return 0

@@ -21,6 +21,8 @@ class Settings:
     password: str | None = None
     training_workers: int = 1
     secret_key: str | None = None  # a Fernet key for linked databases' parameters at rest
+    # Where EXPORT MODEL may write (MySQL's secure_file_priv); default <data_dir>/exports.
+    export_dir: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -31,8 +33,9 @@ class Settings:
             if env is not None:
                 values[f.name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "data_dir" in values:
-            values["data_dir"] = Path(str(values["data_dir"]))
+        for name in ("data_dir", "export_dir"):
+            if name in values:
+                values[name] = Path(str(values[name]))
         for name in ("mysql_port", "http_port", "training_workers"):
             if name in values:
                 values[name] = int(str(values[name]))

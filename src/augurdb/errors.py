@@ -78,6 +78,14 @@ class WrongArguments(AugurError):
     sqlstate = "HY000"
 
 
+class OutsideExportDir(AugurError):
+    """A server-side write outside the export directory (MySQL's secure_file_priv refusal)."""
+
+    code = 1290  # ER_OPTION_PREVENTS_STATEMENT
+    sqlstate = "HY000"
+    http_status = 403
+
+
 class ModelNotReady(AugurError):
     """Predicting with a model that is still training or ended in error."""
 

@@ -28,7 +28,8 @@ def test_every_statement_is_documented() -> None:
                 "Set": "SET", "Show": "SHOW", "Transaction": "Transactions", "Commit": "Transactions",
                 "Rollback": "Transactions", "Query": "Predictions", "AlterDatabase": "ALTER DATABASE",
                 "Create": "CREATE TABLE / INSERT", "Insert": "CREATE TABLE / INSERT",
-                "CreateMLEngine": "CREATE ML_ENGINE", "DropMLEngine": "CREATE ML_ENGINE"}
+                "CreateMLEngine": "CREATE ML_ENGINE", "DropMLEngine": "CREATE ML_ENGINE",
+                "ExportModel": "EXPORT MODEL"}
     for statement_type in run_statement.registry:
         if statement_type is object:
             continue

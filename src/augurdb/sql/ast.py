@@ -92,6 +92,12 @@ class CreateMLEngine(exp.Expression):
     arg_types = {"this": True, "handler": True, "exists": False, "replace": False, "using": False}
 
 
+class ExportModel(exp.Expression):
+    """EXPORT MODEL|PREDICTOR [project.]name[.version] TO 'directory'"""
+
+    arg_types = {"this": True, "path": True}
+
+
 class DropMLEngine(exp.Expression):
     """DROP ML_ENGINE [IF EXISTS] name"""
 

@@ -73,6 +73,14 @@ class AugurParser(MySQLParser):
         if word in ("RETRAIN", "FINETUNE") and self._curr.token_type == TokenType.VAR:
             self._advance()
             return self._parse_retrain()
+        if word == "EXPORT" and self._next and self._next.text.upper() in ("MODEL", "PREDICTOR"):
+            self._advance(2)
+            name = self._parse_model_name()
+            if not self._match_text_seq("TO") or not self._curr or self._curr.token_type != TokenType.STRING:
+                self.raise_error("Expected TO '<directory>' in EXPORT MODEL")
+            path = self._curr.text
+            self._advance()
+            return ast.ExportModel(this=name, path=path)
         if self._curr and self._curr.token_type in (TokenType.DESCRIBE,) or word == "EXPLAIN":
             if self._next and self._next.text.upper() in ("MODEL", "PREDICTOR"):
                 self._advance(2)

@@ -14,8 +14,9 @@ from typing import Any
 
 import pyarrow as pa
 from fastapi import FastAPI, Request, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from augurdb import __version__
 from augurdb.errors import AccessDenied, AugurError, InternalError, WrongArguments
@@ -133,6 +134,23 @@ def create_app(instance: Instance) -> FastAPI:
             raise WrongArguments("'data' must be a non-empty list of input rows")
         session = instance.session(user="augur", database=project)
         return JSONResponse(encoding.records(session.predict(project, name, pa.Table.from_pylist(data), body.params)))
+
+    @app.get("/api/projects/{project}/models/{name}/export", tags=["models"])
+    def export(project: str, name: str) -> Response:
+        """The model (name[.version]) as an MLflow pyfunc model directory, zipped: unzipped,
+        `mlflow models serve -m DIR --env-manager local` serves it with augurdb's predictions."""
+        from augurdb.executor.export import export_model
+
+        record = _model_record(instance, project, name)
+        staging = Path(tempfile.mkdtemp(prefix="export-", dir=instance.data_dir))
+        try:
+            export_model(instance.session(user="augur", database=project), record, staging / "model")
+            archive = shutil.make_archive(str(staging / record.name), "zip", staging / "model")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return FileResponse(archive, media_type="application/zip", filename=f"{record.name}-v{record.version}.zip",
+                            background=BackgroundTask(shutil.rmtree, staging, ignore_errors=True))
 
     register_byom_routes(app, instance)
     return app
