@@ -15,6 +15,7 @@ from augurdb.catalog.records import ModelRecord
 from augurdb.catalog.store import Catalog
 from augurdb.config import Settings
 from augurdb.errors import ModelNotReady
+from augurdb.executor.plan_cache import PlanCache
 from augurdb.integrations.data.files import FilesIntegration
 from augurdb.integrations.data.sources import Sources
 from augurdb.integrations.ml.base import LoadedModel
@@ -91,6 +92,7 @@ class Instance:
         self.files = FilesIntegration(self.catalog, self.data_dir / "files")
         self.duckdb = _local_engine(self.data_dir)
         self.models = ModelCache(self.data_dir)
+        self.plan_cache = PlanCache()
         self.sources = Sources()
         self.jobs = TrainingJobs(self.data_dir, self.catalog, settings.training_workers)
         self.jobs.recover()

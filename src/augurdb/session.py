@@ -40,21 +40,28 @@ class Session:
 
     def execute(self, sql: str) -> Result:
         """Run one or more statements; the answer is the last one's."""
+        prepared = self._guarded(sql, lambda: self.instance.plan_cache.execute(self, sql))
+        if prepared is not None:  # a one-row prediction of a shape planned before
+            self.warnings = []
+            return prepared
         statements = parse(sql)
         if not statements:
             raise ParseError("Query was empty", code=1065)
         result = Result.ok()
         for statement in statements:
-            try:
-                result = run_statement(statement, self)
-            except AugurError:
-                raise
-            except Exception as error:  # anything else is our bug: report it, keep serving
-                log.exception("statement failed: %s", sql[:500])
-                raise InternalError(f"Internal error: {type(error).__name__}: {error}") from error
+            result = self._guarded(sql, lambda: run_statement(statement, self))  # noqa: B023 (called at once)
         if not _is_show_warnings(statements[-1]):
             self.warnings = list(result.warnings)
         return result
+
+    def _guarded(self, sql: str, run: Callable[[], T]) -> T:
+        try:
+            return run()
+        except AugurError:
+            raise
+        except Exception as error:  # anything else is our bug: report it, keep serving
+            log.exception("statement failed: %s", sql[:500])
+            raise InternalError(f"Internal error: {type(error).__name__}: {error}") from error
 
     def predict(self, project: str, model: str, rows: pa.Table, options: dict[str, Any] | None = None) -> pa.Table:
         """Predictions of [project.]model[.version] for the given input rows, one output row each."""

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from augurdb.errors import UnknownColumn
+from augurdb.catalog.records import ModelRecord
+from augurdb.errors import UnknownColumn, WrongArguments
 from augurdb.executor.system_tables import model_columns
+from augurdb.executor.types import arrow_type_of_dtype
 from augurdb.integrations.ml.base import PredictRequest
 from augurdb.planner.steps import PredictStep
 
@@ -30,7 +32,7 @@ def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> p
         raise UnknownColumn(
             f"Model '{step.model.qualified_name}' needs the input column(s) {', '.join(missing)} "
             "that the query does not provide")
-    features = pa.table({c: rows.column(by_lower[c.lower()]) for c in model.input_columns})
+    features = _as_declared(pa.table({c: rows.column(by_lower[c.lower()]) for c in model.input_columns}), step.model)
     request = PredictRequest(features, step.reads, dict(step.options))
     parts = [model.predict(request.slice(start, BATCH_ROWS))
              for start in range(0, max(features.num_rows, 1), BATCH_ROWS)]
@@ -53,6 +55,26 @@ def predict_rows(session: Session, project: str, model: str, rows: pa.Table,
     record = snapshot.model_version(project, name, version) if version else snapshot.active_model(project, name)
     step = PredictStep("__augur_predict", record, "__augur_input", options=dict(options or {}))
     return run_predict(session, step, rows)
+
+
+def _as_declared(features: pa.Table, record: ModelRecord) -> pa.Table:
+    """Inputs cast to the types the model's engine declared (dtype_dict of a linked model): a model
+    that takes a float gets 1.0 for `n = 1`. AutoML models declare none: they read values themselves."""
+    if not record.model_schema:
+        return features
+    declared = {name.lower(): kind for name, kind in record.model_schema["inputs"]}
+    columns = []
+    for name, column in zip(features.column_names, features.columns, strict=True):
+        kind = declared.get(name.lower())
+        wanted = arrow_type_of_dtype(kind)
+        if kind and column.type != wanted:
+            try:
+                column = column.cast(wanted)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+                raise WrongArguments(f"Input '{name}' of model '{record.qualified_name}' is declared {kind}: "
+                                     f"{str(error).splitlines()[0]}") from None
+        columns.append(column)
+    return pa.table(columns, names=features.column_names)
 
 
 def _inputs(step: PredictStep, data: pa.Table | None) -> pa.Table:

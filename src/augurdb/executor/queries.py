@@ -77,7 +77,7 @@ def run_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.Table:
             relations[step.output] = result
             if cursor is not None:
                 cursor.register(step.output, result)
-        projected = _simple_projection(plan.query, relations)
+        projected = simple_projection(plan.query, relations)
         if projected is not None:
             return projected
         cursor = cursor or _cursor(session, relations)
@@ -111,7 +111,7 @@ def _cursor(session: Session, relations: dict[str, pa.Table]) -> duckdb.DuckDBPy
     return cursor
 
 
-def _simple_projection(query: exp.Expr, relations: dict[str, pa.Table]) -> pa.Table | None:
+def simple_projection(query: exp.Expr, relations: dict[str, pa.Table]) -> pa.Table | None:
     """`SELECT a, b AS c FROM one_relation` answered from Arrow directly.
 
     One-row predictions mostly look like this; skipping DuckDB saves a millisecond or two.
