@@ -50,6 +50,22 @@ def test_predict_output_contract(regression_predictor):
     assert fast["y_explain"].isna().all()  # not asked for: no JSON built at all
 
 
+def test_rows_given_as_lists_predict_as_the_vectorised_batch_does(regression_predictor):
+    """One-row predictions skip pandas (plain lists, None for missing as Arrow gives them); they
+    must answer exactly what the batch path answers for the same rows."""
+    predictor, df, _ = regression_predictor
+    rows = df.iloc[20:120].drop(columns=["y"])  # more rows than the small-batch path takes
+    assert rows["gappy"].isna().any()
+    batch = predictor.predict(rows, options={"explain": False})
+    for position in range(len(rows)):
+        row = rows.iloc[position]
+        columns = {c: [None if isinstance(v, float) and np.isnan(v) else v] for c, v in row.items()}
+        one = predictor.predict_columns(columns, 1, {"explain": False})
+        assert one["y"][0] == batch["y"].iloc[position] and one["y_confidence"][0] == batch["y_confidence"].iloc[position]
+        for name in ("y_min", "y_max"):  # float32 matrix products round a 1-row and a 100-row batch apart
+            assert one[name][0] == pytest.approx(batch[name].iloc[position], rel=1e-6), (position, name)
+
+
 def test_missing_input_column_is_named(regression_predictor):
     predictor, df, _ = regression_predictor
     with pytest.raises(AutoMLError, match="colour"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,7 +80,10 @@ class LearnBus:
 class PredictBus:
     """State of one predict transaction."""
 
-    raw: pd.DataFrame
+    # Input columns by name: pandas Series, or plain lists for small batches (one-row predictions
+    # skip pandas altogether), all of `rows` rows.
+    raw: Mapping[str, pd.Series | list]
+    rows: int
     options: PredictOptions
     model: TrainedModel
     stats: dict[str, ColumnStats] = field(default_factory=dict)
@@ -89,4 +92,4 @@ class PredictBus:
     output: np.ndarray | None = None  # blended values or class probabilities
     decided: np.ndarray | None = None  # values or class codes
     contributions: np.ndarray | None = None
-    result: pd.DataFrame | None = None
+    result: dict[str, np.ndarray | list] | None = None  # output columns in order

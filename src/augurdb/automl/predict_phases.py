@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 
 from .bus import PredictBus
 from .conformal import ClassificationConformal, RegressionConformal
@@ -23,9 +22,7 @@ AUTO_EXPLAIN_ROWS = 5000
 
 def extract_rows(bus: PredictBus) -> None:
     """DataExtractor: check that every input column the model needs is present."""
-    if not isinstance(bus.raw, pd.DataFrame):
-        raise AutoMLError("prediction data must be a pandas DataFrame")
-    missing = [c for c in bus.model.input_columns if c not in bus.raw.columns]
+    missing = [c for c in bus.model.input_columns if c not in bus.raw]
     if missing:
         raise AutoMLError(f"missing input column(s) {missing}; the model needs {bus.model.input_columns}")
 
@@ -50,7 +47,7 @@ def predict_rows(bus: PredictBus) -> None:
         bus.decided = model.decision.decide(bus.output)
     else:
         bus.decided = bus.output
-    explain = bus.options.explain if bus.options.explain is not None else len(bus.raw) <= AUTO_EXPLAIN_ROWS
+    explain = bus.options.explain if bus.options.explain is not None else bus.rows <= AUTO_EXPLAIN_ROWS
     if explain:
         classes = bus.decided if model.task.is_classification else None
         bus.contributions = ensemble_contributions(model.mixers, model.weights, bus.x, model.layout, classes)
@@ -74,7 +71,7 @@ def devectorize(bus: PredictBus) -> None:
     level = bus.options.confidence_level or model.confidence_level
     columns: dict[str, object] = {target: _original_values(bus)}
     if not bus.options.confidence:
-        nothing = np.full(len(bus.raw), np.nan)
+        nothing = np.full(bus.rows, np.nan)
         columns[f"{target}_confidence"] = columns[f"{target}_min"] = columns[f"{target}_max"] = nothing
     elif model.task.is_classification:
         assert isinstance(model.conformal, ClassificationConformal)
@@ -89,9 +86,9 @@ def devectorize(bus: PredictBus) -> None:
     if bus.options.explain is False:
         # Asked not to explain (the caller does not read the column): a JSON text per row is the
         # costliest part of a large batch.
-        columns[f"{target}_explain"] = np.full(len(bus.raw), None, dtype=object)
+        columns[f"{target}_explain"] = np.full(bus.rows, None, dtype=object)
     else:
-        extras = _class_probabilities(bus) if model.task.is_classification else [{} for _ in range(len(bus.raw))]
+        extras = _class_probabilities(bus) if model.task.is_classification else [{} for _ in range(bus.rows)]
         if bus.contributions is not None:
             columns[f"{target}_explain"] = explanation_json(model.layout.columns, bus.contributions, extras)
         else:
@@ -99,7 +96,7 @@ def devectorize(bus: PredictBus) -> None:
     order = [target, f"{target}_confidence", f"{target}_explain"]
     if not model.task.is_classification:
         order += [f"{target}_min", f"{target}_max"]
-    bus.result = pd.DataFrame({name: columns[name] for name in order}, index=bus.raw.index)
+    bus.result = {name: columns[name] for name in order}  # type: ignore[misc]
 
 
 def _class_probabilities(bus: PredictBus) -> list[dict]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import joblib
+import numpy as np
 import pandas as pd
 
 from .bus import LearnBus, PredictBus
@@ -58,8 +59,18 @@ class Predictor:
     def predict(self, df: pd.DataFrame, options: dict | None = None) -> pd.DataFrame:
         """One output row per input row, in order: the prediction, its confidence, an explanation
         (JSON) and, for numbers, the conformal interval (<target>_min / <target>_max)."""
-        bus = PredictBus(raw=df, options=parse_predict_options(options), model=self._model)
-        return run_phases(PREDICT_PHASES, bus, None).result
+        if not isinstance(df, pd.DataFrame):
+            raise AutoMLError("prediction data must be a pandas DataFrame")
+        return pd.DataFrame(self.predict_columns(df, len(df), options), index=df.index)
+
+    def predict_columns(self, columns: Mapping[str, pd.Series | list], rows: int,
+                        options: dict | None = None) -> dict[str, np.ndarray | list]:
+        """predict() on columns given by name (Series, or lists for a handful of rows: no pandas
+        at all then), the output columns in the same order."""
+        bus = PredictBus(raw=columns, rows=rows, options=parse_predict_options(options), model=self._model)
+        result = run_phases(PREDICT_PHASES, bus, None).result
+        assert result is not None  # set by the last phase
+        return result
 
     def describe(self, attribute: str | None = None) -> pd.DataFrame:
         """Tables about the model: None lists them; 'info', 'features', 'model' or 'ensemble'."""

@@ -7,6 +7,8 @@ text -> str arrays ("" missing); arrays -> lists of float arrays.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -23,9 +25,9 @@ def _number_label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _small_column(series: pd.Series, stats: ColumnStats) -> np.ndarray | None:
+def _small_column(values: pd.Series | list, stats: ColumnStats) -> np.ndarray | None:
     """Canonical values for a small batch, or None where the vectorised path must be used."""
-    raw = series.tolist()
+    raw = values if isinstance(values, list) else values.tolist()
     dtype = stats.dtype
     if dtype in ct.NUMERIC_TYPES:
         return parse_quantity_small(raw)
@@ -51,12 +53,13 @@ def _labels(series: pd.Series, stats: ColumnStats) -> np.ndarray:
     return text.astype(object).where(text.notna(), None).to_numpy(dtype=object)
 
 
-def vectorize_column(series: pd.Series, stats: ColumnStats) -> np.ndarray | list:
-    """Canonical values of one column for its inferred type."""
-    if len(series) <= SMALL_BATCH:
-        small = _small_column(series, stats)
+def vectorize_column(values: pd.Series | list, stats: ColumnStats) -> np.ndarray | list:
+    """Canonical values of one column (a Series, or a list for a small batch) for its inferred type."""
+    if len(values) <= SMALL_BATCH:
+        small = _small_column(values, stats)
         if small is not None:
             return small
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     dtype = stats.dtype
     if dtype in ct.NUMERIC_TYPES:
         return parse_quantity(series).to_numpy(dtype="float64")
@@ -71,6 +74,7 @@ def vectorize_column(series: pd.Series, stats: ColumnStats) -> np.ndarray | list
     raise ValueError(f"column {stats.name!r} of type {dtype!r} is not modelled")
 
 
-def vectorize(df: pd.DataFrame, stats: dict[str, ColumnStats], columns: list[str]) -> dict[str, object]:
-    """Canonical values for each of ``columns``."""
-    return {name: vectorize_column(df[name], stats[name]) for name in columns}
+def vectorize(raw: Mapping[str, pd.Series | list], stats: dict[str, ColumnStats],
+              columns: list[str]) -> dict[str, object]:
+    """Canonical values for each of ``columns`` (a DataFrame is a mapping of Series too)."""
+    return {name: vectorize_column(raw[name], stats[name]) for name in columns}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..vectorizer import SMALL_BATCH as _SMALL
 from .base import ColumnEncoder, TargetView
 
 MAX_ONE_HOT = 32
@@ -51,6 +52,8 @@ class CategoricalEncoder(ColumnEncoder):
         return self._assemble(values, stats_block)
 
     def _numbers(self, values: np.ndarray) -> np.ndarray:
+        if len(values) <= _SMALL:  # the vectorizer's labels ("2", "2.5") or None: float() reads them alike
+            return np.array([_number(v) for v in values], dtype="float64")
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype="float64")
 
     def _target_matrix(self, target: TargetView) -> np.ndarray:
@@ -122,6 +125,12 @@ class _Keys:
     """A column's values hashed once: lookups then cost one str() per distinct value, not per row."""
 
     def __init__(self, values: np.ndarray):
+        if len(values) <= _SMALL:  # pandas costs ~0.1 ms per call whatever the size
+            index: dict[str, int] = {}
+            self.codes = np.array([-1 if _missing(v) else index.setdefault(str(v), len(index)) for v in values],
+                                  dtype=np.intp)
+            self.strings = list(index)
+            return
         self.codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
         self.strings = [str(u) for u in uniques]
 
@@ -129,3 +138,17 @@ class _Keys:
         """table[str(value)] per row, `default` for unseen values and `missing` for missing ones."""
         mapped = np.array([table.get(s, default) for s in self.strings] + [missing])
         return mapped[self.codes]
+
+
+def _missing(value: object) -> bool:
+    """What pandas' factorize counts as missing."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def _number(value: object) -> float:
+    if _missing(value):
+        return float("nan")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")

@@ -88,6 +88,7 @@ class AutoMLModel:
 
     def predict(self, request: PredictRequest) -> pa.Table:
         from augurdb.automl import AutoMLError
+        from augurdb.automl.vectorizer import SMALL_BATCH
 
         options, read, data = dict(request.options), request.reads, request.rows
         target = self.predictor.target.lower()
@@ -96,12 +97,14 @@ class AutoMLModel:
         # Confidence and intervals cost a second model pass: only when the query reads them.
         options.setdefault("confidence", read is None or bool(
             {f"{target}_confidence", f"{target}_min", f"{target}_max"} & read))
+        # A handful of rows go as Python lists (no pandas at all); more as pandas Series.
+        columns: Any = ({name: data.column(name).to_pylist() for name in data.column_names}
+                        if data.num_rows <= SMALL_BATCH else data.to_pandas())
         try:
-            frame = self.predictor.predict(data.to_pandas(), options)
+            outputs = self.predictor.predict_columns(columns, data.num_rows, options)
         except AutoMLError as error:
             raise WrongArguments(f"[automl] {error}") from None
-        # Column by column: much cheaper than Table.from_pandas for the one-row case.
-        return pa.table({name: pa.array(frame[name].to_numpy(), from_pandas=True) for name in frame.columns})
+        return pa.table({name: pa.array(values, from_pandas=True) for name, values in outputs.items()})
 
     def close(self) -> None:
         """Nothing to release: the predictor is plain memory."""
