@@ -95,10 +95,29 @@ def rss_mb(pid: int) -> float:
     return _status_mb(pid, "VmRSS:")
 
 
+def bare_lightgbm_ms(runs: int) -> list[float]:
+    """The floor of a one-row tree prediction: LightGBM's own predict of one numpy row."""
+    import lightgbm as lgb
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20_000, 10))
+    booster = lgb.train({"objective": "regression", "verbose": -1}, lgb.Dataset(x, x @ rng.normal(size=10)),
+                        num_boost_round=100)
+    row = x[:1]
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        booster.predict(row, num_threads=1)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--single-row-runs", type=int, default=500)
+    parser.add_argument("--single-only", action="store_true", help="start time and one-row latency only")
     parser.add_argument("--out", type=Path, help="write the results section into this markdown file")
     args = parser.parse_args()
     lines: list[str] = []
@@ -128,15 +147,20 @@ def main() -> None:
             select1 = timed_queries(con, "SELECT 1", args.single_row_runs)
             timed_queries(con, one_row, 20)  # warm the model cache
             single = timed_queries(con, one_row, args.single_row_runs)
+            bare = bare_lightgbm_ms(args.single_row_runs)
             lines += [f"- start: launch to first `SELECT 1` answered: **{start_s:.2f} s**; idle RSS {idle_mb:,.0f} MB",
                       f"- `SELECT 1` over pymysql: p50 {percentile(select1, .5):.2f} ms, "
                       f"p99 {percentile(select1, .99):.2f} ms",
-                      f"- one-row prediction `{one_row[:60]}...` over pymysql: "
+                      f"- bare LightGBM `Booster.predict` of one row (100 trees, this process): "
+                      f"p50 {percentile(bare, .5):.3f} ms",
+                      f"- one-row prediction with confidence `{one_row[:60]}...` over pymysql: "
                       f"**p50 {percentile(single, .5):.2f} ms, p99 {percentile(single, .99):.2f} ms** "
-                      f"({statistics.mean(single):.2f} ms mean, {args.single_row_runs} runs)",
+                      f"({statistics.mean(single):.2f} ms mean, {args.single_row_runs} runs): "
+                      f"{percentile(single, .5) / percentile(select1, .5):.1f}× `SELECT 1`, "
+                      f"{percentile(single, .5) / percentile(bare, .5):.1f}× the bare LightGBM predict",
                       "", "| rows | client | with model (rows/s) | same rows, no model (rows/s) | ratio |",
                       "|---|---|---|---|---|"]
-            for n in args.rows:
+            for n in ([] if args.single_only else args.rows):
                 joined = (f"SELECT t.*, m.delay AS predicted FROM files.flights AS t "
                           f"JOIN mindsdb.flights_delay AS m LIMIT {n}")
                 plain = f"SELECT t.* FROM files.flights AS t LIMIT {n}"

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
+SMALL_RESULT_BYTES = 64 * 1024
+
 
 class Result:
     """Either rows or an OK with a count of affected rows.
@@ -36,6 +38,13 @@ class Result:
     @classmethod
     def streamed(cls, stream: pa.RecordBatchReader) -> Result:
         return cls(stream=stream)
+
+    @property
+    def small_table(self) -> pa.Table | None:
+        """The rows when they are already in memory and small (a one-row answer): protocols
+        encode them at once, without handing work to other threads."""
+        table = self._table
+        return table if self._stream is None and table is not None and table.nbytes <= SMALL_RESULT_BYTES else None
 
     @property
     def has_rows(self) -> bool:

@@ -47,6 +47,22 @@ def test_dates_are_cyclic():
     assert abs(out[0, month_sin] - out[1, month_sin]) < 0.6
 
 
+def test_one_value_at_a_time_encodes_as_a_batch_does():
+    """Small batches (one-row predictions) take a path without pandas in the categorical and
+    date encoders; it must give the vectorised path's features exactly."""
+    rng = np.random.default_rng(3)
+    labels = np.array([f"v{i}" for i in rng.integers(0, 80, 2000)] + ["12", None, "never-seen"], dtype=object)
+    categorical = CategoricalEncoder("c")
+    categorical.fit_transform(labels[:2000], TargetView((rng.random(2000) < 0.3).astype(np.int64), 2))
+    stamps = pd.to_datetime(["2020-02-29 13:45", "2021-12-31 23:59", None, "1999-01-01 00:00"] * 30).to_numpy()
+    dates = DateEncoder("d", with_time=True)
+    dates.fit_transform(stamps, NO_TARGET)
+    for encoder, values in ((categorical, labels[-200:]), (dates, stamps)):
+        batch = encoder.transform(values)
+        one_by_one = np.vstack([encoder.transform(values[i:i + 1]) for i in range(len(values))])
+        assert np.array_equal(batch, one_by_one, equal_nan=True), encoder.name
+
+
 def test_text_is_sparse_ngrams():
     texts = np.array(["free prize call now", "see you at lunch", "win a free prize", "lunch at noon?"] * 5,
                      dtype=object)

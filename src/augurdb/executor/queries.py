@@ -31,7 +31,8 @@ def _query(statement: exp.Query, session: Session) -> Result:
     """A query's rows; a model JOIN that needs no whole-result step streams batch by batch."""
     query = name_columns_as_mysql(rewrite_client_probes(session, statement))
     if _is_constant_select(query):
-        return Result.rows(session.local_sql(to_duckdb(query)))
+        literals = literal_row(query)
+        return Result.rows(literals if literals is not None else session.local_sql(to_duckdb(query)))
     snapshot = Snapshot.take(session)
     plan = plan_query(snapshot, query)
     stream = stream_plan(session, snapshot, plan)
@@ -143,6 +144,32 @@ def _materialize(session: Session, step: MaterializeStep) -> pa.Table:
         project = None if step.database == "information_schema" else step.database
         return models_table(session, project)
     return INFORMATION_SCHEMA_TABLES[step.table](session)
+
+
+def literal_row(select: exp.Expr) -> pa.Table | None:
+    """`SELECT 1`, `SELECT 'x' AS a, -2`: the row built here, typed as DuckDB types it (INTEGER,
+    BIGINT, VARCHAR); None for anything else. Clients send `SELECT 1` to check a connection."""
+    if not isinstance(select, exp.Select) or {k for k, v in select.args.items() if v} != {"expressions"}:
+        return None
+    names, columns = [], []
+    for projection in select.expressions:
+        value = projection.this if isinstance(projection, exp.Alias) else projection
+        negative = isinstance(value, exp.Neg)
+        value = value.this if negative else value
+        if not isinstance(value, exp.Literal):
+            return None
+        if value.is_string and not negative:
+            columns.append(pa.array([value.this], pa.string()))
+        elif not value.is_string and value.this.isdigit():
+            number = -int(value.this) if negative else int(value.this)
+            kind = pa.int32() if -2**31 <= number < 2**31 else pa.int64() if -2**63 <= number < 2**63 else None
+            if kind is None:
+                return None
+            columns.append(pa.array([number], kind))
+        else:
+            return None  # decimals and the like: DuckDB's own types
+        names.append(projection.alias_or_name)
+    return pa.table(columns, names=names)
 
 
 def _is_constant_select(statement: exp.Expr) -> bool:

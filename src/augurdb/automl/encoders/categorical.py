@@ -27,6 +27,7 @@ class CategoricalEncoder(ColumnEncoder):
         self.column, self.numeric_tokens = column, numeric_tokens
 
     def fit_transform(self, values: np.ndarray, target: TargetView) -> np.ndarray:
+        self.__dict__.pop("_means_cache", None)  # a refit changes the target means
         labels, counts = np.unique(values[values != None].astype(str), return_counts=True)  # noqa: E711
         order = np.argsort(-counts, kind="stable")
         min_count = 1 if len(values) < 200 else 3
@@ -113,12 +114,26 @@ class CategoricalEncoder(ColumnEncoder):
         keys = _Keys(values)
         stats_block = None
         if self.high_cardinality:
-            labels = list(self.target_means)
-            rows = keys.lookup({label: i for i, label in enumerate(labels)}, default=len(labels),
-                               missing=labels.index("") if "" in self.target_means else len(labels))
-            table = np.vstack([self.target_means[label] for label in labels] + [np.asarray(self.prior)])
+            rows_of, table = self._means_table()
+            labels = len(rows_of)
+            rows = keys.lookup(rows_of, default=labels, missing=rows_of.get("", labels))
             stats_block = table[rows]
         return self._assemble(values, stats_block, keys)
+
+
+    def _means_table(self) -> tuple[dict[str, int], np.ndarray]:
+        """Each label's row in the target-means matrix (the prior last), built once per model:
+        rebuilding it per call cost more than a one-row prediction itself."""
+        cached = self.__dict__.get("_means_cache")
+        if cached is None:
+            labels = list(self.target_means)
+            cached = ({label: i for i, label in enumerate(labels)},
+                      np.vstack([self.target_means[label] for label in labels] + [np.asarray(self.prior)]))
+            self.__dict__["_means_cache"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_means_cache"}
 
 
 class _Keys:

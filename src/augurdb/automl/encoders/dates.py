@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..vectorizer import SMALL_BATCH as _SMALL
 from .base import ColumnEncoder, TargetView
 
 
@@ -30,16 +31,38 @@ class DateEncoder(ColumnEncoder):
         return self.transform(values)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        stamps = pd.DatetimeIndex(values)
-        missing = np.asarray(stamps.isna())
-        seconds = np.where(missing, self.mean, stamps.asi8 / 1e9)
-        periods = [(stamps.month.to_numpy() - 1, 12), (stamps.day_of_week.to_numpy(), 7),
-                   (stamps.day_of_year.to_numpy() - 1, 366)]
+        calendar = _calendar(np.asarray(values, dtype="datetime64[ns]"))
+        missing = calendar["missing"]
+        seconds = np.where(missing, self.mean, calendar["nanoseconds"] / 1e9)
+        periods = [(calendar["month"] - 1, 12), (calendar["weekday"], 7), (calendar["day_of_year"] - 1, 366)]
         if self.with_time:
-            periods.append((stamps.hour.to_numpy() + stamps.minute.to_numpy() / 60, 24))
-        parts = [(seconds - self.mean) / self.std, (np.nan_to_num(stamps.day.to_numpy(), nan=15) - 15.5) / 9]
+            periods.append((calendar["hour"] + calendar["minute"] / 60, 24))
+        parts = [(seconds - self.mean) / self.std, (np.nan_to_num(calendar["day"], nan=15) - 15.5) / 9]
         for value, period in periods:
             angle = 2 * np.pi * np.nan_to_num(value.astype("float64")) / period
             parts += [np.where(missing, 0.0, np.sin(angle)), np.where(missing, 0.0, np.cos(angle))]
         parts.append(missing.astype("float64"))
         return np.column_stack(parts).astype("float32")
+
+
+def _calendar(stamps: np.ndarray) -> dict[str, np.ndarray]:
+    """Calendar parts of datetime64[ns] values (NaN where missing): in Python for a handful of
+    values, where pandas' accessors would cost more than the prediction; with pandas otherwise."""
+    missing = np.isnat(stamps)
+    if len(stamps) > _SMALL:
+        index = pd.DatetimeIndex(stamps)
+        parts = {"month": index.month, "weekday": index.day_of_week, "day_of_year": index.day_of_year,
+                 "hour": index.hour, "minute": index.minute, "day": index.day}
+        calendar = {name: np.asarray(part, dtype="float64") for name, part in parts.items()}
+    else:
+        moments = [None if gone else value for gone, value in
+                   zip(missing, stamps.astype("datetime64[us]").tolist(), strict=True)]
+        calendar = {name: np.array([np.nan if m is None else float(read(m)) for m in moments], dtype="float64")
+                    for name, read in _PARTS.items()}
+    calendar["nanoseconds"] = stamps.view("int64").astype("float64")
+    calendar["missing"] = missing
+    return calendar
+
+
+_PARTS = {"month": lambda m: m.month, "weekday": lambda m: m.weekday(), "day_of_year": lambda m: m.timetuple().tm_yday,
+          "hour": lambda m: m.hour, "minute": lambda m: m.minute, "day": lambda m: m.day}

@@ -69,6 +69,14 @@ async def send_result(stream: PacketStream, result: Result, *, binary: bool, dep
         stream.write(column_definition(field.name, codec.spec(arrow_type)))
     if not deprecate_eof:
         stream.write(eof_packet())
+    small = result.small_table
+    if small is not None:  # encoding it here costs less than a hand-off to a worker thread
+        if small.num_rows:
+            data, seq = encode_slice(small.columns, codecs, stream.seq, binary)
+            stream.write_raw(data, seq)
+        stream.write(end_of_rows(deprecate_eof, warnings))
+        await stream.flush()
+        return
     sent = 0
     batches = result.batches()
     while True:
