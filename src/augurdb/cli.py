@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("file", type=Path)
     load.add_argument("--name", help="table name (default: the file name without extension)")
     load.add_argument("--format", help="csv, tsv, parquet, json (default: from the file)")
+    load.add_argument("--replace", action="store_true", help="replace files.<name> if it exists (default: an error)")
 
-    sql = commands.add_parser("sql", help="run SQL statements in-process and print the result")
+    sql = commands.add_parser("sql", help="run SQL statements in-process and print the result "
+                                          "(a CREATE MODEL waits until training ends)")
     _data_dir_flag(sql)
     sql.add_argument("statement")
 
@@ -75,7 +77,11 @@ def _run_local(args: argparse.Namespace) -> int:
     instance = Instance(Settings.from_env(data_dir=args.data_dir))
     try:
         if args.command == "load":
-            record = instance.session().load_file(args.name or args.file.stem, args.file, args.format)
+            if not args.file.is_file():
+                print(f"ERROR: no such file: {args.file}", file=sys.stderr)
+                return 1
+            record = instance.session().load_file(args.name or args.file.stem, args.file, args.format,
+                                                  replace=args.replace)
             print(f"loaded files.{record.name}: {record.row_count} rows, {len(record.columns)} columns")
             return 0
         if args.command == "export":
@@ -83,12 +89,28 @@ def _run_local(args: argparse.Namespace) -> int:
         result = instance.session().execute(args.statement)
         print(result.table.to_pandas().to_string(index=False) if result.table is not None
               else f"OK, {result.affected_rows} row(s) affected")
-        return 0
+        return _wait_for_training(instance)
     except AugurError as error:
         print(f"ERROR {error.code} ({error.sqlstate}): {error.message}", file=sys.stderr)
         return 1
     finally:
         instance.close()
+
+
+def _wait_for_training(instance: Any) -> int:
+    """Wait for the trainings the statement started: the process that runs them ends with this
+    command, and a model left half-trained would be an error. 1 if one of them failed."""
+    model_ids = instance.jobs.pending()
+    if not model_ids:
+        return 0
+    names = ", ".join(f"{m.qualified_name} (version {m.version})" for m in map(instance.catalog.model, model_ids) if m)
+    print(f"waiting for {names} to train (Ctrl-C stops the training)...", file=sys.stderr, flush=True)
+    instance.jobs.join()
+    finished = [m for m in map(instance.catalog.model, model_ids) if m is not None]
+    for model in finished:
+        print(f"{model.qualified_name} (version {model.version}): {model.status}"
+              + (f": {model.error}" if model.error else ""), file=sys.stderr)
+    return 0 if all(m.status == "complete" for m in finished) else 1
 
 
 def _export(instance: Any, name: str, directory: Path) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from augurdb import errors
 from augurdb.config import Settings
 from augurdb.instance import Instance
 from augurdb.result import Result
+from augurdb.sql.params import bind
 
 apilevel = "2.0"
 threadsafety = 1
@@ -35,7 +35,7 @@ class Cursor:
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Cursor:
         if parameters:
-            sql = bind_parameters(sql, parameters)
+            sql = bind(sql, list(parameters))
         result: Result = self.connection.session.execute(sql)
         self._table, self._position = result.table, 0
         if result.table is None:
@@ -118,39 +118,3 @@ class Connection:
 
 def connect(data_dir: str | Path = "./augurdb_data", **settings: Any) -> Connection:
     return Connection(Instance(Settings.from_env(data_dir=data_dir, **settings)), owns_instance=True)
-
-
-def bind_parameters(sql: str, parameters: Sequence[Any]) -> str:
-    """Replace each `?` outside quotes with the SQL literal of the next parameter."""
-    out, values, quote = [], iter(parameters), ""
-    for char in sql:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"`":
-            quote = char
-        elif char == "?":
-            try:
-                out.append(sql_literal(next(values)))
-            except StopIteration:
-                raise errors.WrongArguments("Fewer parameters than '?' placeholders") from None
-            continue
-        out.append(char)
-    if next(values, _END) is not _END:
-        raise errors.WrongArguments("More parameters than '?' placeholders")
-    return "".join(out)
-
-
-_END = object()
-
-
-def sql_literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime.datetime | datetime.date):
-        return f"'{value.isoformat(sep=' ') if isinstance(value, datetime.datetime) else value.isoformat()}'"
-    text = str(value).replace("\\", "\\\\").replace("'", "''")
-    return f"'{text}'"

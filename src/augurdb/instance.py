@@ -16,6 +16,7 @@ from augurdb.catalog.store import Catalog
 from augurdb.config import Settings
 from augurdb.errors import ModelNotReady
 from augurdb.executor.plan_cache import PlanCache
+from augurdb.executor.processes import ProcessList
 from augurdb.integrations.data.files import FilesIntegration
 from augurdb.integrations.data.sources import Sources
 from augurdb.integrations.ml.base import LoadedModel
@@ -93,6 +94,7 @@ class Instance:
         self.duckdb = _local_engine(self.data_dir)
         self.models = ModelCache(self.data_dir)
         self.plan_cache = PlanCache()
+        self.processes = ProcessList()
         self.sources = Sources()
         self.jobs = TrainingJobs(self.data_dir, self.catalog, settings.training_workers)
         self.jobs.recover()

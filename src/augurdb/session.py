@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from augurdb.catalog.records import FileRecord, ModelRecord
 from augurdb.errors import AugurError, InternalError, ParseError, UnknownColumn, UnknownTable
 from augurdb.executor.dispatch import load_handlers, run_statement
+from augurdb.executor.processes import Interrupt, Process, QueryInterrupted, timeout_ms
 from augurdb.result import Result
 from augurdb.sql.compat import default_variables
 from augurdb.sql.parser import parse
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 load_handlers()
+_A_SELECT = exp.Select()  # the plan cache answers SELECTs only
 
 
 class Session:
@@ -37,19 +40,29 @@ class Session:
         self.variables: dict[str, Any] = default_variables()
         self.user_variables: dict[str, Any] = {}
         self.warnings: list[tuple[str, int, str]] = []
+        self.connection_id = 0  # set by attach(): the MySQL connection this session serves
+        self.interrupt = Interrupt()
+
+    def attach(self, connection_id: int, host: str, close: Callable[[], None]) -> None:
+        """List this session's connection (SHOW PROCESSLIST) so that KILL can reach it."""
+        self.connection_id = connection_id
+        self.instance.processes.add(Process(connection_id, self.user, host, self, close))
 
     def execute(self, sql: str) -> Result:
         """Run one or more statements; the answer is the last one's."""
-        prepared = self._guarded(sql, lambda: self.instance.plan_cache.execute(self, sql))
-        if prepared is not None:  # a one-row prediction of a shape planned before
-            self.warnings = []
-            return prepared
-        statements = parse(sql)
-        if not statements:
-            raise ParseError("Query was empty", code=1065)
-        result = Result.ok()
-        for statement in statements:
-            result = self._guarded(sql, lambda: run_statement(statement, self))  # noqa: B023 (called at once)
+        with self.instance.processes.running(self, sql):
+            with self.interrupt.statement(timeout_ms(self, _A_SELECT)):
+                prepared = self._guarded(sql, lambda: self.instance.plan_cache.execute(self, sql))
+            if prepared is not None:  # a one-row prediction of a shape planned before
+                self.warnings = []
+                return prepared
+            statements = parse(sql)
+            if not statements:
+                raise ParseError("Query was empty", code=1065)
+            result = Result.ok()
+            for statement in statements:
+                with self.interrupt.statement(timeout_ms(self, statement)):
+                    result = self._guarded(sql, lambda: run_statement(statement, self))  # noqa: B023 (called at once)
         if not _is_show_warnings(statements[-1]):
             self.warnings = list(result.warnings)
         return result
@@ -69,12 +82,16 @@ class Session:
 
         return predict_rows(self, project, model, rows, options)
 
-    def load_file(self, name: str, path: Path, source_format: str | None = None) -> FileRecord:
-        """Upload a file as files.<name> (HTTP's PUT /api/files, `augurdb load`)."""
-        return self.instance.files.load(name, path, source_format)
+    def load_file(self, name: str, path: Path, source_format: str | None = None, *,
+                  replace: bool = False) -> FileRecord:
+        """Upload a file as files.<name> (HTTP's PUT /api/files, `augurdb load`); a name in use is
+        error 1050 unless `replace`."""
+        return self.instance.files.load(name, path, source_format, replace=replace)
 
     def close(self) -> None:
-        """Nothing to release: sessions hold no server resources between statements."""
+        """The connection ended: it leaves the process list."""
+        if self.connection_id:
+            self.instance.processes.remove(self.connection_id)
 
     # --- helpers for the executors ---------------------------------------------
 
@@ -82,7 +99,8 @@ class Session:
         """Run SQL on the local engine (DuckDB) in a cursor of this call's own."""
         cursor = self.instance.duckdb.cursor()
         try:
-            return self.translate_errors(lambda: cursor.sql(sql).to_arrow_table())
+            with self.interrupt.watching(cursor):
+                return self.translate_errors(lambda: cursor.sql(sql).to_arrow_table())
         finally:
             cursor.close()
 
@@ -106,6 +124,8 @@ class Session:
             raise UnknownTable(message) from None
         except duckdb.ParserException as error:
             raise ParseError(_first_line(error)) from None
+        except duckdb.InterruptException:
+            raise QueryInterrupted("Query execution was interrupted") from None
         except duckdb.Error as error:
             raise AugurError(_first_line(error)) from None
 

@@ -6,7 +6,7 @@ import asyncio
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -105,6 +105,9 @@ class FakeSession:
             raise UnknownVariable(f"Unknown system variable '{name}'")
         value = VARIABLES[name]
         return str(value) if isinstance(value, int) else f"'{value}'"
+
+    def attach(self, connection_id: int, host: str, close: Callable[[], None]) -> None:
+        self.connection_id = connection_id
 
     def close(self) -> None:
         self.closed = True

@@ -7,7 +7,8 @@ import decimal
 
 import pytest
 
-from augurdb.server.mysql.prepared import PreparedStatement, placeholder_positions, sql_literal
+from augurdb.server.mysql.prepared import PreparedStatement
+from augurdb.sql.params import placeholder_positions, sql_literal
 
 
 @pytest.mark.parametrize(

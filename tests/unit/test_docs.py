@@ -29,7 +29,7 @@ def test_every_statement_is_documented() -> None:
                 "Rollback": "Transactions", "Query": "Predictions", "AlterDatabase": "ALTER DATABASE",
                 "Create": "CREATE TABLE / INSERT", "Insert": "CREATE TABLE / INSERT",
                 "CreateMLEngine": "CREATE ML_ENGINE", "DropMLEngine": "CREATE ML_ENGINE",
-                "ExportModel": "EXPORT MODEL"}
+                "ExportModel": "EXPORT MODEL", "Kill": "SHOW PROCESSLIST / KILL"}
     for statement_type in run_statement.registry:
         if statement_type is object:
             continue

@@ -24,10 +24,9 @@ from .splits import make_split
 from .tasks import BINARY, EXTRA_METRICS, MULTICLASS, Task
 from .trainer import choose_ensemble, refit_kept, repeat_cross_validation, train_mixers
 from .type_inference import infer_types
-from .validation import check_columns, check_metrics, is_missing, target_stats, target_task
+from .validation import check_columns, check_metrics, check_row_count, is_missing, target_stats, target_task
 from .vectorizer import vectorize
 
-MIN_ROWS = 10
 _ENCODER_SHARE = 0.25
 
 
@@ -41,11 +40,7 @@ def extract_data(bus: LearnBus) -> None:
     missing = is_missing(bus.raw[bus.target])
     bus.target_null_rows = int(missing.sum())
     bus.data = bus.raw.loc[~missing.to_numpy()].reset_index(drop=True)
-    if len(bus.data) < MIN_ROWS:
-        raise AutoMLError(
-            f"need at least {MIN_ROWS} rows with a known {bus.target!r} to learn from, got {len(bus.data)}"
-            + (f" ({bus.target_null_rows} rows dropped because the target is missing)" if bus.target_null_rows else "")
-        )
+    check_row_count(len(bus.data), bus.target, bus.target_null_rows)
 
 
 def generate_stats(bus: LearnBus) -> None:

@@ -35,6 +35,9 @@ class LearnOptions:
     accuracy_functions: tuple[str, ...] = ()
 
 
+LEARN_OPTIONS = frozenset(LearnOptions.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class PredictOptions:
     """Options for prediction: confidence_level (interval coverage, default: the model's) and
@@ -90,7 +93,7 @@ def available_threads() -> int:
 def parse_learn_options(options: dict | None) -> LearnOptions:
     """Validate learn() options; unknown keys or bad values raise AutoMLError naming them."""
     options = dict(options or {})
-    _check_unknown(options, set(LearnOptions.__dataclass_fields__), "learn")
+    _check_unknown(options, set(LEARN_OPTIONS), "learn")
     values: dict = {}
     if "mixers" in options:
         mixers = _names("mixers", options["mixers"])

@@ -19,6 +19,9 @@ from .statistics import ColumnStats
 from .tasks import BINARY, EXTRA_METRICS, MULTICLASS, REGRESSION, Task
 from .type_inference import infer_column, override_type
 
+# The fewest rows with a known target that the held-out split and cross-validation can work with.
+MIN_ROWS = 10
+
 
 def is_missing(series: pd.Series) -> pd.Series:
     """Missing values, with blank text counted as missing."""
@@ -40,6 +43,15 @@ def check_columns(columns: Iterable[str], target: str, options: LearnOptions, dt
             raise AutoMLError(f"{what} names columns that are not in the data: {unknown}")
     if target in options.ignore_columns:
         raise AutoMLError(f"the target {target!r} cannot be ignored")
+
+
+def check_row_count(known_rows: int, target: str, dropped: int = 0) -> None:
+    """Enough rows with a known target to learn from (`dropped`: rows left out for a missing target)."""
+    if known_rows < MIN_ROWS:
+        raise AutoMLError(
+            f"need at least {MIN_ROWS} rows with a known {target!r} to learn from, got {known_rows}"
+            + (f" ({dropped} rows dropped because the target is missing)" if dropped else "")
+        )
 
 
 def target_stats(series: pd.Series, dtype: str | None) -> ColumnStats:
@@ -87,4 +99,5 @@ def check_learn_request(columns: Iterable[str], target_values: pd.Series, dtype_
     known = target_values[~is_missing(target_values).to_numpy()]
     if known.empty:
         raise AutoMLError(f"every row's {target!r} is missing: nothing to learn from")
+    check_row_count(len(known), target, len(target_values) - len(known))
     check_metrics(parsed, target, target_task(target_stats(known, dtypes.get(target))))

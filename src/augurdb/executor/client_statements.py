@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from augurdb.errors import NotSupported, WrongArguments
+from augurdb.errors import AugurError, NotSupported, WrongArguments
 from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
+from augurdb.executor.processes import processlist_table
 from augurdb.executor.types import mysql_type
 from augurdb.result import Result
-from augurdb.sql.compat import rewrite_client_probes
+from augurdb.sql.compat import rewrite_client_probes, server_variables, session_variables
 from augurdb.sql.parser import literal_value, to_duckdb
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ def _set_item(session: Session, item: exp.Expr) -> None:
     key = name.lower().replace("`", "")
     for prefix in ("@@session.", "@@global.", "@@local.", "@@", "session.", "global.", "local."):
         key = key.removeprefix(prefix)
+    if key in server_variables(session):
+        raise AugurError(f"Variable '{key}' is a read only variable", code=1238)
     session.variables[key] = value
 
 
@@ -180,7 +183,8 @@ def _show_create_database(session: Session, statement: exp.Show) -> pa.Table:
 
 
 def _show_variables(session: Session, statement: exp.Show) -> pa.Table:
-    rows = [{"Variable_name": k, "Value": "" if v is None else str(v)} for k, v in sorted(session.variables.items())]
+    rows = [{"Variable_name": k, "Value": "" if v is None else str(v)}
+            for k, v in sorted(session_variables(session).items())]
     return st.table(rows, [("Variable_name", pa.string()), ("Value", pa.string())])
 
 
@@ -228,7 +232,7 @@ SHOW_ANSWERS: dict[str, Callable[[Session, exp.Show], pa.Table]] = {
     "TRIGGERS": _empty("Trigger", "Event", "Table", "Statement", "Timing"),
     "EVENTS": _empty("Db", "Name", "Definer", "Time zone", "Type"),
     "PLUGINS": _empty("Name", "Status", "Type", "Library", "License"),
-    "PROCESSLIST": _empty("Id", "User", "Host", "db", "Command", "Time", "State", "Info"),
+    "PROCESSLIST": lambda session, statement: processlist_table(session, bool(statement.args.get("full"))),
     "GRANTS": lambda session, statement: _show_grants(session),
     "PRIVILEGES": _empty("Privilege", "Context", "Comment"),
     "OPEN TABLES": _empty("Database", "Table", "In_use", "Name_locked"),

@@ -22,4 +22,13 @@ def run_statement(statement: exp.Expr, session: Session) -> Result:
 
 def load_handlers() -> None:
     """Import the modules whose handlers register with run_statement."""
-    from augurdb.executor import client_statements, ddl, export, ml_engines, models, queries, writes  # noqa: F401
+    from augurdb.executor import (  # noqa: F401
+        client_statements,
+        ddl,
+        export,
+        ml_engines,
+        models,
+        processes,
+        queries,
+        writes,
+    )

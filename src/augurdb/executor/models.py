@@ -23,6 +23,7 @@ from augurdb.errors import (
 from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
 from augurdb.executor.ml_engines import resolve_engine
+from augurdb.integrations.ml.base import SERVER_OPTIONS
 from augurdb.integrations.ml.registry import get_engine
 from augurdb.jobs.training import model_dir, training_data_path
 from augurdb.planner.snapshot import Snapshot
@@ -33,8 +34,6 @@ from augurdb.sql.parser import parse
 if TYPE_CHECKING:
     from augurdb.session import Session
 
-# USING keys the server handles itself; the rest goes to the engine.
-_CORE_OPTIONS = {"engine", "tag", "join_learn_process", "active"}
 _INFO_COLUMNS = [c for c in st.MODEL_TABLE_COLUMNS if not c[0].startswith(("CURRENT_", "TOTAL_", "TRAINING_PH"))]
 
 
@@ -108,7 +107,7 @@ def _retrain(statement: ast.Retrain, session: Session) -> Result:
 
 
 def _training_options(target: str, using: dict[str, Any], engine_name: str | None) -> dict[str, Any]:
-    engine_options = {k: v for k, v in using.items() if k not in _CORE_OPTIONS}
+    engine_options = {k: v for k, v in using.items() if k not in SERVER_OPTIONS}
     return {"target": target, "using": engine_options, "engine_name": engine_name,
             "activate": str(using.get("active", 1)) not in ("0", "False")}
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from augurdb.catalog.records import ModelRecord
-from augurdb.errors import UnknownColumn, WrongArguments
+from augurdb.errors import UnknownColumn
 from augurdb.executor.system_tables import model_columns
 from augurdb.executor.types import arrow_type_of_dtype
 from augurdb.integrations.ml.base import PredictRequest
@@ -34,8 +34,10 @@ def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> p
             "that the query does not provide")
     features = _as_declared(pa.table({c: rows.column(by_lower[c.lower()]) for c in model.input_columns}), step.model)
     request = PredictRequest(features, step.reads, dict(step.options))
-    parts = [model.predict(request.slice(start, BATCH_ROWS))
-             for start in range(0, max(features.num_rows, 1), BATCH_ROWS)]
+    parts = []
+    for start in range(0, max(features.num_rows, 1), BATCH_ROWS):
+        session.interrupt.check()
+        parts.append(model.predict(request.slice(start, BATCH_ROWS)))
     outputs = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     for name in rows.column_names:
         if name not in outputs.column_names:
@@ -58,21 +60,20 @@ def predict_rows(session: Session, project: str, model: str, rows: pa.Table,
 
 
 def _as_declared(features: pa.Table, record: ModelRecord) -> pa.Table:
-    """Inputs cast to the types the model's engine declared (dtype_dict of a linked model): a model
-    that takes a float gets 1.0 for `n = 1`. AutoML models declare none: they read values themselves."""
+    """Inputs cast to the types the model's engine declared (dtype_dict of a linked model) where
+    that loses nothing: a model that takes a float gets 1.0 for `n = 1`; 4123.8 for an integer
+    input goes as it is, never truncated. AutoML models declare none: they read values themselves."""
     if not record.model_schema:
         return features
     declared = {name.lower(): kind for name, kind in record.model_schema["inputs"]}
     columns = []
     for name, column in zip(features.column_names, features.columns, strict=True):
-        kind = declared.get(name.lower())
-        wanted = arrow_type_of_dtype(kind)
-        if kind and column.type != wanted:
+        wanted = arrow_type_of_dtype(declared.get(name.lower()))
+        if declared.get(name.lower()) and column.type != wanted:
             try:
-                column = column.cast(wanted)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-                raise WrongArguments(f"Input '{name}' of model '{record.qualified_name}' is declared {kind}: "
-                                     f"{str(error).splitlines()[0]}") from None
+                column = column.cast(wanted)  # a safe cast: refuses truncation and overflow
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
         columns.append(column)
     return pa.table(columns, names=features.column_names)
 

@@ -66,9 +66,11 @@ def run_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.Table:
     cursor = None  # opened only when DuckDB has work: one-row predictions often need none
     try:
         for step in plan.steps:
+            session.interrupt.check()
             if isinstance(step, FetchStep):
                 cursor = cursor or _cursor(session, relations)
-                result = session.translate_errors(partial(local_arrow, cursor, step.query))
+                with session.interrupt.watching(cursor):
+                    result = session.translate_errors(partial(local_arrow, cursor, step.query))
             elif isinstance(step, RemoteScan):
                 result = run_remote_scan(snapshot, step)
             elif isinstance(step, MaterializeStep):
@@ -82,7 +84,8 @@ def run_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.Table:
         if projected is not None:
             return projected
         cursor = cursor or _cursor(session, relations)
-        return session.translate_errors(partial(local_arrow, cursor, plan.query))
+        with session.interrupt.watching(cursor):
+            return session.translate_errors(partial(local_arrow, cursor, plan.query))
     finally:
         if cursor is not None:
             cursor.close()

@@ -119,16 +119,26 @@ def _local_answer(session: Session, relations: dict[str, pa.Table], query: exp.E
     try:
         for name, table in relations.items():
             cursor.register(name, table)
-        return local_arrow(cursor, query)
+        with session.interrupt.watching(cursor):
+            return local_arrow(cursor, query)
     finally:
         cursor.close()
+
+
+def _watched(session: Session, cursor: duckdb.DuckDBPyConnection,
+             data: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The data batches, stopped by KILL QUERY between batches (and within a DuckDB read)."""
+    with session.interrupt.watching(cursor):
+        for batch in data:
+            session.interrupt.check()
+            yield batch
 
 
 def _answer(session: Session, plan: Plan, query: exp.Expr, data: Iterator[pa.RecordBatch],
             cursor: duckdb.DuckDBPyConnection) -> Generator[pa.RecordBatch, None, None]:
     """Each data batch predicted by every model, then answered by the final query."""
     try:
-        for batch in data:
+        for batch in _watched(session, cursor, data):
             if batch.num_rows == 0:
                 continue
             rows = pa.Table.from_batches([batch])

@@ -13,7 +13,7 @@ from augurdb import __version__
 from augurdb.catalog.records import IntegrationRecord, ModelRecord
 from augurdb.catalog.secrets import masked
 from augurdb.errors import AugurError, UnknownDatabase, UnknownTable
-from augurdb.executor.types import arrow_type_of_dtype, data_type, is_numeric_dtype, mysql_type
+from augurdb.executor.types import arrow_type_of_dtype, column_facts, data_type, is_numeric_dtype, mysql_type
 from augurdb.integrations.data.base import DataIntegration, SourceError, TableName
 
 if TYPE_CHECKING:
@@ -206,6 +206,20 @@ def row_count(session: Session, database: str, name: str) -> int | None:
     return None
 
 
+# MySQL 8's information_schema.COLUMNS, every column in its order: JDBC's getColumns (DBeaver
+# expanding a table) reads CHARACTER_OCTET_LENGTH, DATETIME_PRECISION, ... by name.
+COLUMNS_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("TABLE_CATALOG", pa.string()), ("TABLE_SCHEMA", pa.string()), ("TABLE_NAME", pa.string()),
+    ("COLUMN_NAME", pa.string()), ("ORDINAL_POSITION", pa.int64()), ("COLUMN_DEFAULT", pa.string()),
+    ("IS_NULLABLE", pa.string()), ("DATA_TYPE", pa.string()), ("CHARACTER_MAXIMUM_LENGTH", pa.int64()),
+    ("CHARACTER_OCTET_LENGTH", pa.int64()), ("NUMERIC_PRECISION", pa.int64()), ("NUMERIC_SCALE", pa.int64()),
+    ("DATETIME_PRECISION", pa.int64()), ("CHARACTER_SET_NAME", pa.string()), ("COLLATION_NAME", pa.string()),
+    ("COLUMN_TYPE", pa.string()), ("COLUMN_KEY", pa.string()), ("EXTRA", pa.string()),
+    ("PRIVILEGES", pa.string()), ("COLUMN_COMMENT", pa.string()), ("GENERATION_EXPRESSION", pa.string()),
+    ("SRS_ID", pa.int64()),
+]
+
+
 def _columns(session: Session) -> pa.Table:
     rows = []
     for database in database_names(session):
@@ -219,20 +233,11 @@ def _columns(session: Session) -> pa.Table:
             for position, (column, dtype) in enumerate(columns, start=1):
                 rows.append({"TABLE_CATALOG": "def", "TABLE_SCHEMA": database, "TABLE_NAME": name,
                              "COLUMN_NAME": column, "ORDINAL_POSITION": position, "COLUMN_DEFAULT": None,
-                             "IS_NULLABLE": "YES", "DATA_TYPE": data_type(dtype),
-                             "CHARACTER_MAXIMUM_LENGTH": 65535 if data_type(dtype) == "text" else None,
-                             "NUMERIC_PRECISION": None, "NUMERIC_SCALE": None,
-                             "CHARACTER_SET_NAME": "utf8mb4" if data_type(dtype) == "text" else None,
-                             "COLLATION_NAME": "utf8mb4_0900_ai_ci" if data_type(dtype) == "text" else None,
+                             "IS_NULLABLE": "YES", "DATA_TYPE": data_type(dtype), **column_facts(dtype),
                              "COLUMN_TYPE": mysql_type(dtype), "COLUMN_KEY": "", "EXTRA": "",
-                             "PRIVILEGES": "select", "COLUMN_COMMENT": ""})
-    text, num = pa.string(), pa.int64()
-    return table(rows, [("TABLE_CATALOG", text), ("TABLE_SCHEMA", text), ("TABLE_NAME", text),
-                        ("COLUMN_NAME", text), ("ORDINAL_POSITION", num), ("COLUMN_DEFAULT", text),
-                        ("IS_NULLABLE", text), ("DATA_TYPE", text), ("CHARACTER_MAXIMUM_LENGTH", num),
-                        ("NUMERIC_PRECISION", num), ("NUMERIC_SCALE", num), ("CHARACTER_SET_NAME", text),
-                        ("COLLATION_NAME", text), ("COLUMN_TYPE", text), ("COLUMN_KEY", text), ("EXTRA", text),
-                        ("PRIVILEGES", text), ("COLUMN_COMMENT", text)])
+                             "PRIVILEGES": "select", "COLUMN_COMMENT": "", "GENERATION_EXPRESSION": "",
+                             "SRS_ID": None})
+    return table(rows, COLUMNS_COLUMNS)
 
 
 def _engines(session: Session) -> pa.Table:
@@ -264,6 +269,13 @@ def _empty(*names: str) -> Callable[[Session], pa.Table]:
     return lambda session: table([], [(n, pa.string()) for n in names])
 
 
+def _processlist(session: Session) -> pa.Table:
+    from augurdb.executor.processes import processlist_table
+
+    return processlist_table(session, full=True).rename_columns(
+        ["ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO"])
+
+
 INFORMATION_SCHEMA_TABLES: dict[str, Callable[[Session], pa.Table]] = {
     "schemata": _schemata,
     "tables": _tables,
@@ -271,6 +283,7 @@ INFORMATION_SCHEMA_TABLES: dict[str, Callable[[Session], pa.Table]] = {
     "models": lambda session: models_table(session),
     "databases": _databases,
     "ml_engines": _engines,
+    "processlist": lambda session: _processlist(session),
     "engines": lambda session: engines_table(),
     "statistics": _empty("TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "NON_UNIQUE", "INDEX_SCHEMA",
                          "INDEX_NAME", "SEQ_IN_INDEX", "COLUMN_NAME"),

@@ -41,6 +41,32 @@ def data_type(dtype: pa.DataType) -> str:
     return mysql_type(dtype).split("(")[0].split(" ")[0]
 
 
+# NUMERIC_PRECISION MySQL 8 shows for each integer and floating type (digits; float and double: bits of mantissa).
+_PRECISION = {"tinyint": 3, "smallint": 5, "int": 10, "bigint": 19, "bigint unsigned": 20, "float": 12,
+              "double": 22}
+_TEXT_LENGTH = 65535  # TEXT and BLOB hold 65,535 bytes
+
+
+def column_facts(dtype: pa.DataType) -> dict[str, int | str | None]:
+    """information_schema.COLUMNS's length, precision and character set columns for a type,
+    filled as MySQL 8 fills them for the type mysql_type() names (NULL where it does not apply)."""
+    column_type, kind = mysql_type(dtype), data_type(dtype)
+    text, binary = kind == "text", kind == "blob"
+    name = column_type.split("(")[0]
+    precision = dtype.precision if pt.is_decimal(dtype) else \
+        _PRECISION.get(name, _PRECISION.get(name.removesuffix(" unsigned")))
+    scale = dtype.scale if pt.is_decimal(dtype) else 0 if pt.is_integer(dtype) or pt.is_boolean(dtype) else None
+    return {
+        "CHARACTER_MAXIMUM_LENGTH": _TEXT_LENGTH if text or binary else None,
+        "CHARACTER_OCTET_LENGTH": _TEXT_LENGTH if text or binary else None,
+        "NUMERIC_PRECISION": precision,
+        "NUMERIC_SCALE": scale,
+        "DATETIME_PRECISION": 0 if kind in ("datetime", "time") else None,
+        "CHARACTER_SET_NAME": "utf8mb4" if text else None,
+        "COLLATION_NAME": "utf8mb4_0900_ai_ci" if text else None,
+    }
+
+
 def arrow_type_of_dtype(dtype: str | None) -> pa.DataType:
     """The Arrow type of a model column from the engine's inferred type name."""
     kind = (dtype or "").lower()

@@ -40,6 +40,8 @@ class TrainingJobs:
         self.catalog = catalog
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._running: dict[int, subprocess.Popen[bytes]] = {}
+        self._pending: set[int] = set()  # submitted, and the worker not yet ended
+        self._idle = threading.Condition()
         self._threads = [threading.Thread(target=self._run_queue, name=f"training-{i}", daemon=True)
                          for i in range(max(workers, 1))]
         for thread in self._threads:
@@ -54,7 +56,19 @@ class TrainingJobs:
                     error="Training was interrupted: the server stopped before it finished. Run RETRAIN.")
 
     def submit(self, model_id: int) -> None:
+        with self._idle:
+            self._pending.add(model_id)
         self._queue.put(model_id)
+
+    def pending(self) -> list[int]:
+        """Models submitted by this process whose training has not ended."""
+        with self._idle:
+            return sorted(self._pending)
+
+    def join(self) -> None:
+        """Block until every submitted training run has ended (its worker exited)."""
+        with self._idle:
+            self._idle.wait_for(lambda: not self._pending)
 
     def wait(self, model_id: int, timeout: float | None = None) -> str:
         """Block until the model leaves generating/training; returns its final status."""
@@ -82,6 +96,10 @@ class TrainingJobs:
                 self._run_one(model_id)
             except Exception:  # the queue thread must survive anything one job does
                 log.exception("training job %s failed to run", model_id)
+            finally:
+                with self._idle:
+                    self._pending.discard(model_id)
+                    self._idle.notify_all()
 
     def _run_one(self, model_id: int) -> None:
         if self.catalog.model(model_id) is None:

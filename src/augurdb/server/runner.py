@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 
 import uvicorn
 
@@ -16,16 +18,37 @@ from augurdb.server.mysql import MySQLServer
 log = logging.getLogger("augurdb")
 
 
+def _listen(host: str, port: int, what: str, flag: str) -> socket.socket:
+    """A listening socket for uvicorn, bound here so that a busy port is one clear line."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    backlog=2048)
+    except OSError as error:
+        raise SystemExit(_cannot_listen(host, port, what, flag, error)) from None
+
+
+def _cannot_listen(host: str, port: int, what: str, flag: str, error: OSError) -> str:
+    reason = "the port is in use (another augurdb or MySQL server?)" if error.errno == errno.EADDRINUSE \
+        else error.strerror or str(error)
+    return f"augurdb: cannot listen on {host}:{port} for {what}: {reason}; choose another port with {flag}"
+
+
 async def serve(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM."""
+    """Run until SIGINT/SIGTERM; a port that cannot be listened on ends it with one line (SystemExit)."""
     settings.check_safe_to_serve()
+    http_socket = _listen(settings.host, settings.http_port, "HTTP", "--http-port")
     instance = Instance(settings)
     mysql = MySQLServer(lambda user: instance.session(user=user), host=settings.host, port=settings.mysql_port,
                         user=settings.user, password=settings.password)
-    await mysql.start()
+    try:
+        await mysql.start()
+    except OSError as error:
+        http_socket.close()
+        instance.close()
+        raise SystemExit(_cannot_listen(settings.host, settings.mysql_port, "MySQL", "--mysql-port", error)) from None
     http = uvicorn.Server(uvicorn.Config(create_app(instance), host=settings.host, port=settings.http_port,
                                          log_level="warning", lifespan="off"))
-    http_task = asyncio.create_task(http.serve())
+    http_task = asyncio.create_task(http.serve(sockets=[http_socket]))
     log.info("augurdb listening: MySQL %s:%s, HTTP %s:%s, data in %s", settings.host, mysql.port,
              settings.host, settings.http_port, instance.data_dir)
     print(f"augurdb ready: mysql -h {settings.host} -P {mysql.port} -u {settings.user or 'augur'}  |  "

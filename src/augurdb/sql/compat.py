@@ -66,9 +66,18 @@ def default_variables() -> dict[str, Any]:
         "sql_auto_is_null": 0,
         "div_precision_increment": 4,
         "protocol_version": 10,
-        "port": 47335,
         "hostname": "localhost",
     }
+
+
+def server_variables(session: Session) -> dict[str, Any]:
+    """Read-only variables that are facts of the running server, not of a session."""
+    return {"port": session.instance.settings.mysql_port}
+
+
+def session_variables(session: Session) -> dict[str, Any]:
+    """Every system variable a session sees: its own and the server's."""
+    return {**session.variables, **server_variables(session)}
 
 
 # --- @@variables and info functions inside SELECT --------------------------------------
@@ -139,7 +148,8 @@ def _probe_value(session: Session, node: exp.Expr) -> exp.Expr:
         return _literal(f"{session.user}@localhost")
     if isinstance(node, exp.Anonymous) and node.name.upper() in _INFO_FUNCTIONS:
         name = node.name.upper()
-        values = {"CONNECTION_ID": 1, "DATABASE": session.database, "SCHEMA": session.database,
+        values = {"CONNECTION_ID": session.connection_id or 1, "DATABASE": session.database,
+                  "SCHEMA": session.database,
                   "VERSION": session.variables["version"], "LAST_INSERT_ID": 0, "FOUND_ROWS": 0,
                   "ROW_COUNT": -1}
         return _literal(values.get(name, f"{session.user}@localhost"))
@@ -150,9 +160,10 @@ def lookup_variable(session: Session, name: str) -> Any:
     key = name.lower()
     for prefix in ("session.", "global.", "local."):
         key = key.removeprefix(prefix)
-    if key not in session.variables:
+    variables = session_variables(session)
+    if key not in variables:
         raise UnknownVariable(f"Unknown system variable '{key}'")
-    return session.variables[key]
+    return variables[key]
 
 
 def _literal(value: Any) -> exp.Expr:

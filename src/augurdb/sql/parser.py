@@ -12,9 +12,11 @@ import json
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ErrorLevel, TokenError
 from sqlglot.errors import ParseError as SqlglotParseError
+from sqlglot.generators.duckdb import DuckDBGenerator
 from sqlglot.parsers.mysql import MySQLParser, _show_parser
 from sqlglot.tokens import Token, TokenType
 from sqlglot.trie import new_trie
@@ -433,9 +435,22 @@ def _snippet(text: str, size: int = 80) -> str:
     return text[:size].replace("\n", " ")
 
 
+def _text_argument(name: str) -> Any:
+    return lambda generator, node: generator.func(name, exp.cast(node.this, exp.DataType.Type.TEXT))
+
+
+class LocalDuckDB(DuckDB):
+    """DuckDB as the local engine runs MySQL's SQL: UPPER and LOWER take any value and answer
+    text, as in MySQL (JDBC's getColumns runs UPPER(CASE ... THEN 10 ... END))."""
+
+    class Generator(DuckDBGenerator):
+        TRANSFORMS = {**DuckDBGenerator.TRANSFORMS, exp.Upper: _text_argument("UPPER"),
+                      exp.Lower: _text_argument("LOWER")}
+
+
 def to_duckdb(expression: exp.Expr) -> str:
     """Render a (rewritten) statement for DuckDB, the local query engine."""
-    return expression.sql(dialect="duckdb")
+    return expression.sql(dialect=LocalDuckDB)
 
 
 __all__ = ["parse", "literal_value", "to_duckdb", "AugurDialect"]

@@ -15,6 +15,7 @@ from augurdb.catalog.records import FileRecord
 from augurdb.catalog.store import Catalog
 from augurdb.errors import AlreadyExists, UnknownTable, WrongArguments
 from augurdb.integrations.data.base import DataCapabilities, WriteMode
+from augurdb.integrations.data.csv_text import BadText, duckdb_reason, layout_problem, utf8_copy
 
 FORMATS = {"csv", "tsv", "parquet", "json", "jsonl", "ndjson"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -82,14 +83,21 @@ class FilesIntegration:
         self.catalog.put_file(FileRecord(name, target, "parquet", rows, columns))
         return written
 
-    def load(self, name: str, source: Path, source_format: str | None = None) -> FileRecord:
-        """Convert `source` to Parquet and register it as files.<name>, replacing an older one.
+    def load(self, name: str, source: Path, source_format: str | None = None, *,
+             replace: bool = False) -> FileRecord:
+        """Convert `source` to Parquet and register it as files.<name>; a name in use is refused
+        (error 1050) unless `replace`. Models trained on the old file keep their own copy of its rows.
 
         The Parquet file is written under a temporary name and renamed into place, and
         the catalog row is written last, so a failed load leaves nothing behind.
         """
         if not _NAME.match(name):
             raise WrongArguments(f"Invalid file name {name!r}: use letters, digits and _ (max 64)")
+        existing = self.catalog.file(name) or self.catalog.file(name.lower())
+        if existing is not None and not replace:
+            raise AlreadyExists(f"Table 'files.{existing.name}' already exists: to overwrite it, upload with "
+                                "replace (`augurdb load --replace`, or replace=true over HTTP)")
+        name = existing.name if existing is not None else name
         fmt = (source_format or detect_format(source)).lower()
         if fmt not in FORMATS:
             raise WrongArguments(f"Unsupported file format {fmt!r}: expected one of {sorted(FORMATS)}")
@@ -101,7 +109,15 @@ class FilesIntegration:
             _convert_to_parquet(source, fmt, tmp)
             schema = pq.read_schema(tmp)
             rows = pq.ParquetFile(tmp).metadata.num_rows
+            if rows == 0:
+                raise BadText(f"it has no rows below its header ({', '.join(schema.names)})"
+                              if fmt in ("csv", "tsv") else "it has no rows")
             os.replace(tmp, target)
+        except (BadText, duckdb.Error) as error:
+            # The server's own paths (an upload's temporary folder) say nothing to the user.
+            reason = duckdb_reason(error).replace(f"{source.parent}{os.sep}", "") \
+                if isinstance(error, duckdb.Error) else str(error)
+            raise WrongArguments(f"Could not load {source.name} as files.{name}: {reason}") from None
         finally:
             tmp.unlink(missing_ok=True)
         record = FileRecord(name, target, fmt, rows, [{"name": f.name, "type": str(f.type)} for f in schema])
@@ -140,6 +156,22 @@ def detect_format(path: Path) -> str:
 
 
 def _convert_to_parquet(source: Path, fmt: str, target: Path) -> None:
+    """Write `source` as Parquet; BadText or duckdb.Error when it cannot be read."""
+    if source.stat().st_size == 0:
+        raise BadText("the file is empty (0 bytes)")
+    text = fmt in ("csv", "tsv")
+    utf8 = utf8_copy(source, target.parent) if text else None
+    try:
+        _duckdb_copy(utf8 or source, fmt, target)
+        reason = layout_problem(utf8 or source, pq.read_schema(target).names) if text else None
+        if reason:
+            raise BadText(reason)
+    finally:
+        if utf8 is not None:
+            utf8.unlink(missing_ok=True)
+
+
+def _duckdb_copy(source: Path, fmt: str, target: Path) -> None:
     path = str(source).replace("'", "''")
     readers = {
         # Sniff types over the whole file: a column that turns non-numeric on row 50,000
@@ -155,7 +187,5 @@ def _convert_to_parquet(source: Path, fmt: str, target: Path) -> None:
     con = duckdb.connect()
     try:
         con.execute(f"COPY (SELECT * FROM {readers[fmt]}) TO '{out}' (FORMAT parquet)")
-    except duckdb.Error as error:
-        raise WrongArguments(f"Could not read the {fmt} file: {str(error).splitlines()[0]}") from None
     finally:
         con.close()

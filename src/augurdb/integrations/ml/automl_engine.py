@@ -10,7 +10,13 @@ import pyarrow as pa
 
 from augurdb.errors import WrongArguments
 from augurdb.integrations.ml import lightwood_using
-from augurdb.integrations.ml.base import EngineCapabilities, PredictRequest, ProgressFn, TrainingResult
+from augurdb.integrations.ml.base import (
+    SERVER_OPTIONS,
+    EngineCapabilities,
+    PredictRequest,
+    ProgressFn,
+    TrainingResult,
+)
 
 # USING keys this adapter reads itself; everything else goes to automl.learn(options=...).
 _LEARN_ARGS = {"time_budget", "dtype_dict", "seed"}
@@ -33,10 +39,16 @@ class AutoMLEngine:
 
     def validate(self, target: str, options: dict[str, Any]) -> None:
         from augurdb.automl import AutoMLError
-        from augurdb.automl.options import parse_learn_options
+        from augurdb.automl.options import LEARN_OPTIONS, parse_learn_options
 
+        learn_options = _learn_options(options)
+        unknown = sorted(set(learn_options) - LEARN_OPTIONS)
+        if unknown:  # named here, where every key CREATE MODEL takes for this engine is known
+            valid = ", ".join(sorted(LEARN_OPTIONS | _LEARN_ARGS | SERVER_OPTIONS))
+            raise WrongArguments(f"[automl] unknown USING option(s) {', '.join(unknown)}; valid options: {valid} "
+                                 "(and Lightwood's encoders.<column>.module, model.args)")
         try:
-            parse_learn_options(_learn_options(options))
+            parse_learn_options(learn_options)
         except AutoMLError as error:
             raise WrongArguments(f"[automl] {error}") from None
         budget = options.get("time_budget")

@@ -11,6 +11,10 @@ import pyarrow as pa
 
 ProgressFn = Callable[[int, int, str], None]
 
+# USING keys the server reads itself for every engine (which engine, a tag, waiting for training,
+# keeping the current version active); engines get the rest.
+SERVER_OPTIONS = frozenset({"engine", "tag", "join_learn_process", "active"})
+
 
 @dataclass(frozen=True)
 class EngineCapabilities:

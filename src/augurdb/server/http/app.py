@@ -1,6 +1,6 @@
 """The HTTP API: MindsDB's /api/sql/query and friends, plus Arrow and Parquet results.
 
-OpenAPI documentation is served at /docs and /openapi.json.
+OpenAPI documentation is served at /docs (Swagger UI, no internet needed) and /openapi.json.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import base64
 import secrets
 import shutil
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from augurdb.instance import DEFAULT_PROJECT, Instance
 from augurdb.planner.snapshot import Snapshot
 from augurdb.server.http import encoding
 from augurdb.server.http.byom import register_byom_routes
+from augurdb.server.http.docs import register_docs
+from augurdb.server.http.errors import error_response, register_error_handlers
 
 MAX_UPLOAD_BYTES = 2 * 1024**3
 
@@ -38,7 +41,8 @@ class QueryRequest(BaseModel):
     query: str = Field(description="One or more SQL statements; the answer is the last one's")
     context: QueryContext = Field(default_factory=QueryContext)
     response_format: str | None = Field(
-        default=None, description="null (JSON), 'jsonlines', 'arrow' (Arrow IPC stream) or 'parquet'")
+        default=None, description="null (JSON), 'jsonlines' (a header line, then one JSON array per row), "
+                                  "'arrow' (Arrow IPC stream) or 'parquet'")
 
 
 class PredictRequest(BaseModel):
@@ -46,16 +50,12 @@ class PredictRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="Predict-time options, as USING")
 
 
-def error_response(error: AugurError, context: dict[str, Any] | None = None) -> JSONResponse:
-    body = {"type": "error", "error_code": error.code, "error_message": error.message,
-            "context": context or {}}
-    return JSONResponse(body, status_code=error.http_status)
-
-
 def create_app(instance: Instance) -> FastAPI:
     """The ASGI app serving one instance."""
-    app = FastAPI(title="augurdb", version=__version__,
+    app = FastAPI(title="augurdb", version=__version__, docs_url=None, redoc_url=None,
                   description="AI SQL server: SQL over files and models, trained and queried with SQL.")
+    register_error_handlers(app)
+    register_docs(app)
     settings = instance.settings
 
     @app.middleware("http")
@@ -64,10 +64,6 @@ def create_app(instance: Instance) -> FastAPI:
                 request.url.path not in ("/api/util/ping",) and not _authorized(request, settings):
             return error_response(AccessDenied("Access denied: HTTP basic authentication required"))
         return await call_next(request)
-
-    @app.exception_handler(AugurError)
-    async def augur_error(request: Request, error: AugurError) -> JSONResponse:
-        return error_response(error)
 
     @app.get("/api/status", tags=["server"])
     def status() -> dict[str, Any]:
@@ -92,13 +88,19 @@ def create_app(instance: Instance) -> FastAPI:
         if body.response_format == "arrow" and result.schema is not None:
             return StreamingResponse(encoding.arrow_ipc_stream(result.schema, result.batches()),
                                      media_type=encoding.ARROW_MEDIA_TYPE)
+        if body.response_format == "jsonlines" and result.schema is not None:
+            return StreamingResponse(encoding.json_lines(result.schema, result.batches()),
+                                     media_type="application/jsonlines")
         return _table_response(result.table, body.response_format, context)
 
     @app.put("/api/files/{name}", tags=["files"])
     async def upload_file(name: str, request: Request) -> Response:
+        """Upload a file as files.<name>; a name in use is an error (409) unless replace=true
+        (a form field or a query parameter)."""
         with tempfile.TemporaryDirectory(dir=instance.data_dir) as tmp:
-            path, fmt = await _receive_upload(request, Path(tmp), name)
-            record = await _in_thread(instance.session(user=_user(request, settings)).load_file, name, path, fmt)
+            path, fmt, replace = await _receive_upload(request, Path(tmp), name)
+            session = instance.session(user="augur", database=DEFAULT_PROJECT)
+            record = await _in_thread(partial(session.load_file, replace=replace), name, path, fmt)
         return JSONResponse({"name": record.name, "row_count": record.row_count, "columns": record.columns})
 
     @app.get("/api/files", tags=["files"])
@@ -129,9 +131,12 @@ def create_app(instance: Instance) -> FastAPI:
     def predict(project: str, name: str, body: PredictRequest) -> Response:
         import json
 
-        data = json.loads(body.data) if isinstance(body.data, str) else body.data
-        if not isinstance(data, list) or not data:
-            raise WrongArguments("'data' must be a non-empty list of input rows")
+        try:
+            data = json.loads(body.data) if isinstance(body.data, str) else body.data
+        except ValueError as error:
+            raise WrongArguments(f"'data' is text that is not JSON ({error}): send a list of input rows") from None
+        if not isinstance(data, list) or not data or not all(isinstance(row, dict) for row in data):
+            raise WrongArguments("'data' must be a non-empty list of input rows (JSON objects)")
         session = instance.session(user="augur", database=project)
         return JSONResponse(encoding.records(session.predict(project, name, pa.Table.from_pylist(data), body.params)))
 
@@ -176,14 +181,14 @@ def _table_response(table: pa.Table, fmt: str | None, context: dict[str, Any]) -
         return Response(encoding.dumps(payload), media_type="application/json")
     if fmt == "parquet":
         return Response(encoding.parquet(table), media_type=encoding.PARQUET_MEDIA_TYPE)
-    if fmt == "jsonlines":
-        return StreamingResponse(encoding.json_lines(table), media_type="application/jsonlines")
     return error_response(WrongArguments(f"Unknown response_format {fmt!r}: use json, jsonlines, arrow or parquet"))
 
 
-async def _receive_upload(request: Request, directory: Path, name: str) -> tuple[Path, str | None]:
-    """The uploaded file on disk and its format, from a multipart form or a raw body."""
+async def _receive_upload(request: Request, directory: Path, name: str) -> tuple[Path, str | None, bool]:
+    """The uploaded file on disk, its format and whether it may replace a file of the same name,
+    from a multipart form or a raw body."""
     content_type = request.headers.get("content-type", "")
+    replace = _flag(request.query_params.get("replace"))
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
         upload = form.get("file")
@@ -193,7 +198,7 @@ async def _receive_upload(request: Request, directory: Path, name: str) -> tuple
         path = directory / Path(original).name
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out)  # type: ignore[union-attr]
-        return path, None
+        return path, None, replace or _flag(form.get("replace"))
     path = directory / name
     size = 0
     with path.open("wb") as out:
@@ -202,7 +207,11 @@ async def _receive_upload(request: Request, directory: Path, name: str) -> tuple
             if size > MAX_UPLOAD_BYTES:
                 raise WrongArguments("The upload is larger than 2 GB")
             out.write(chunk)
-    return path, request.query_params.get("format")
+    return path, request.query_params.get("format"), replace
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() in ("true", "1", "yes")
 
 
 async def _in_thread(function: Any, *args: Any) -> Any:

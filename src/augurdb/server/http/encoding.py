@@ -77,7 +77,9 @@ def parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def json_lines(table: pa.Table, chunk_rows: int = 10_000) -> Iterator[bytes]:
-    yield dumps({"type": "table", "column_names": table.column_names}) + b"\n"
-    for start in range(0, table.num_rows, chunk_rows):
-        yield dumps(rows(table.slice(start, chunk_rows))) + b"\n"
+def json_lines(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """JSON lines: `{"type": "table", "column_names": [...]}`, then one line per row (a JSON array of
+    its values), written batch by batch."""
+    yield dumps({"type": "table", "column_names": schema.names}) + b"\n"
+    for batch in batches:
+        yield b"".join(dumps(row) + b"\n" for row in rows(pa.Table.from_batches([batch])))

@@ -160,6 +160,12 @@ class Connection:
             return False
         try:
             self.session = await self.offload(partial(settings.session_factory, response.user))
+            loop = asyncio.get_running_loop()
+
+            def close_from_any_thread() -> None:  # KILL CONNECTION comes from another connection's worker
+                loop.call_soon_threadsafe(self.stream.writer.close)
+
+            self.session.attach(self.connection_id, self.peer, close_from_any_thread)
             if response.database:
                 await self.offload(partial(self.session.execute, f"USE {quote_identifier(response.database)}"))
         except Exception as exc:

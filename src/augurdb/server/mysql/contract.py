@@ -22,6 +22,10 @@ class SqlSession(Protocol):
         """Run one statement; raise `AugurError` for client errors (anything else is internal)."""
         ...
 
+    def attach(self, connection_id: int, host: str, close: Callable[[], None]) -> None:
+        """The connection this session serves: listed in SHOW PROCESSLIST; `close` ends it (KILL)."""
+        ...
+
     def close(self) -> None:
         """Release what the session holds; called once when the connection ends."""
         ...

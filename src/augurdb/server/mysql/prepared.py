@@ -3,35 +3,25 @@
 The engine has no notion of bound parameters, so COM_STMT_PREPARE only finds the
 `?` placeholders, and COM_STMT_EXECUTE decodes the binary parameter values and
 writes each one into the SQL text as a correctly escaped MySQL literal before the
-statement runs like any other. The result comes back in the binary protocol.
+statement runs like any other (sql/params.py, which the embedded DB-API binds with too).
+The result comes back in the binary protocol.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import singledispatch
 
 from augurdb.server.mysql.columns import ColumnSpec, column_definition
 from augurdb.server.mysql.constants import CHARSET_UTF8MB4, FieldType
 from augurdb.server.mysql.packets import MalformedPacket, PayloadReader, eof_packet
-
-# Strings, quoted identifiers and comments may contain `?` that are not placeholders.
-_SKIP_OR_PLACEHOLDER = re.compile(
-    r"""'(?:[^'\\]|\\.|'')*'? | "(?:[^"\\]|\\.|"")*"? | `(?:[^`]|``)*`?
-      | --[ \t][^\n]* | --$ | \#[^\n]* | /\*.*?(?:\*/|$) | (\?)""",
-    re.VERBOSE | re.DOTALL | re.MULTILINE,
+from augurdb.sql.params import bind
+from augurdb.sql.params import (
+    placeholder_positions as placeholder_positions,  # connection.py prepares with it
 )
-
-
-def placeholder_positions(sql: str) -> list[int]:
-    """Offsets of the `?` placeholders outside quotes, backticks and comments."""
-    return [m.start(1) for m in _SKIP_OR_PLACEHOLDER.finditer(sql) if m.group(1)]
 
 
 class UnknownStatement(Exception):
@@ -54,12 +44,7 @@ class PreparedStatement:
 
     def render(self, params: list[object]) -> str:
         """The SQL with every placeholder replaced by its parameter as a literal."""
-        pieces, last = [], 0
-        for pos, value in zip(self.positions, params, strict=True):
-            pieces += [self.sql[last:pos], sql_literal(value)]
-            last = pos + 1
-        pieces.append(self.sql[last:])
-        return "".join(pieces)
+        return bind(self.sql, params, self.positions)
 
 
 def prepare_ok(stmt: PreparedStatement, deprecate_eof: bool) -> list[bytes]:
@@ -196,79 +181,3 @@ def decode_execute(payload: bytes, statements: dict[int, PreparedStatement]) -> 
             params.append(decoder(r, unsigned))
     stmt.long_data.clear()
     return stmt, params
-
-
-# ---- rendering values as MySQL literals -------------------------------------------------------
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", '"': '\\"', "\0": "\\0", "\n": "\\n", "\r": "\\r",
-                          "\x1a": "\\Z"})
-
-
-@singledispatch
-def sql_literal(value: object) -> str:
-    """`value` as a MySQL literal that parses back to exactly the same value."""
-    return _quote(str(value))
-
-
-@sql_literal.register
-def _(value: None) -> str:
-    return "NULL"
-
-
-@sql_literal.register
-def _(value: int) -> str:
-    return f"({value})" if value < 0 else str(value)  # parentheses keep `x-?` from turning into `x--1`
-
-
-@sql_literal.register
-def _(value: float) -> str:
-    if not math.isfinite(value):
-        return _quote(repr(value))
-    text = repr(value)
-    if "e" not in text:
-        text += "e0"  # with an exponent MySQL reads a DOUBLE; `2.5` alone would be a DECIMAL
-    return f"({text})" if value < 0 else text
-
-
-@sql_literal.register
-def _(value: Decimal) -> str:
-    return _quote(str(value)) if not value.is_finite() else f"({value})" if value < 0 else str(value)
-
-
-@sql_literal.register
-def _(value: str) -> str:
-    return _quote(value)
-
-
-@sql_literal.register
-def _(value: bytes) -> str:
-    return f"X'{value.hex()}'"
-
-
-@sql_literal.register
-def _(value: date) -> str:
-    return f"CAST('{value.isoformat()}' AS DATE)"
-
-
-@sql_literal.register
-def _(value: datetime) -> str:
-    return f"CAST('{value.isoformat(sep=' ')}' AS DATETIME)"
-
-
-@sql_literal.register
-def _(value: time) -> str:
-    return f"CAST('{value.isoformat()}' AS TIME)"
-
-
-@sql_literal.register
-def _(value: timedelta) -> str:
-    micros = value // timedelta(microseconds=1)
-    sign = "-" if micros < 0 else ""
-    seconds, micro = divmod(abs(micros), 1_000_000)
-    minutes, second = divmod(seconds, 60)
-    hours, minute = divmod(minutes, 60)
-    return f"CAST('{sign}{hours:02d}:{minute:02d}:{second:02d}.{micro:06d}' AS TIME)"
-
-
-def _quote(text: str) -> str:
-    return "'" + text.translate(_ESCAPES) + "'"

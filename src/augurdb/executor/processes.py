@@ -1,0 +1,182 @@
+"""SHOW PROCESSLIST, KILL [QUERY | CONNECTION] id and max_execution_time, as MySQL has them.
+
+Every MySQL connection's session is listed while it lives. A statement can be stopped from
+another connection (KILL QUERY) or by its own time limit (SET max_execution_time = ms, for
+SELECTs as in MySQL): the statement's Interrupt is set, a DuckDB query in flight is interrupted
+at once, and the planner's steps, prediction batches and streamed batches check it between them.
+KILL CONNECTION also closes the connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from augurdb.errors import AugurError
+from augurdb.executor.dispatch import run_statement
+from augurdb.result import Result
+
+if TYPE_CHECKING:
+    from augurdb.session import Session
+
+
+class QueryInterrupted(AugurError):
+    code = 1317  # ER_QUERY_INTERRUPTED
+    sqlstate = "70100"
+
+
+class QueryTimedOut(AugurError):
+    code = 3024  # ER_QUERY_TIMEOUT
+    sqlstate = "HY000"
+
+
+class Interrupt:
+    """One session's stop flag for its running statement."""
+
+    def __init__(self) -> None:
+        self._reason: AugurError | None = None
+        self._cursors: set[duckdb.DuckDBPyConnection] = set()
+        self._lock = threading.Lock()
+
+    def stop(self, reason: AugurError) -> None:
+        with self._lock:
+            self._reason = reason
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            cursor.interrupt()
+
+    def check(self) -> None:
+        """Raise the reason the statement was stopped, if it was."""
+        if self._reason is not None:
+            raise self._reason
+
+    @contextmanager
+    def statement(self, timeout_ms: int) -> Iterator[None]:
+        """While one statement runs: a fresh flag, and its time limit (0: none)."""
+        with self._lock:
+            self._reason = None
+        timer = None
+        if timeout_ms > 0:
+            timer = threading.Timer(timeout_ms / 1000, self.stop, [QueryTimedOut(
+                "Query execution was interrupted, maximum statement execution time exceeded")])
+            timer.daemon = True
+            timer.start()
+        try:
+            yield
+        except (duckdb.InterruptException, QueryInterrupted):
+            self.check()  # the stop's own reason: a time limit, or KILL QUERY
+            raise QueryInterrupted("Query execution was interrupted") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+        # The flag stays set after the statement returns: a streamed result still being sent
+        # stops at its next batch when KILL QUERY comes then.
+
+    @contextmanager
+    def watching(self, cursor: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB cursor that a stop interrupts at once."""
+        with self._lock:
+            self._cursors.add(cursor)
+        try:
+            self.check()
+            yield cursor
+        finally:
+            with self._lock:
+                self._cursors.discard(cursor)
+
+
+@dataclass
+class Process:
+    """One connection, as SHOW PROCESSLIST shows it."""
+
+    id: int
+    user: str
+    host: str
+    session: Session
+    close: Callable[[], None]  # ends the connection (safe from any thread)
+    connected: float = field(default_factory=time.time)
+    info: str | None = None  # the running statement
+    since: float = field(default_factory=time.time)
+
+
+class ProcessList:
+    def __init__(self) -> None:
+        self._processes: dict[int, Process] = {}
+        self._lock = threading.Lock()
+
+    def add(self, process: Process) -> None:
+        with self._lock:
+            self._processes[process.id] = process
+
+    def remove(self, process_id: int) -> None:
+        with self._lock:
+            self._processes.pop(process_id, None)
+
+    def get(self, process_id: int) -> Process | None:
+        with self._lock:
+            return self._processes.get(process_id)
+
+    def all(self) -> list[Process]:
+        with self._lock:
+            return sorted(self._processes.values(), key=lambda p: p.id)
+
+    @contextmanager
+    def running(self, session: Session, sql: str) -> Iterator[None]:
+        """The session's process shows `sql` while it runs."""
+        process = self.get(session.connection_id) if session.connection_id else None
+        if process is None:
+            yield
+            return
+        process.info, process.since = sql, time.time()
+        try:
+            yield
+        finally:
+            process.info, process.since = None, time.time()
+
+
+def timeout_ms(session: Session, statement: exp.Expr | None) -> int:
+    """max_execution_time (ms) applies to SELECTs only, as in MySQL."""
+    if not isinstance(statement, exp.Query):
+        return 0
+    try:
+        return max(0, int(session.variables.get("max_execution_time") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def processlist_table(session: Session, full: bool = False) -> pa.Table:
+    now = time.time()
+    rows: list[dict[str, Any]] = []
+    for process in session.instance.processes.all():
+        info = process.info if full or process.info is None else process.info[:100]
+        rows.append({"Id": process.id, "User": process.user, "Host": process.host,
+                     "db": process.session.database, "Command": "Query" if process.info else "Sleep",
+                     "Time": int(now - process.since), "State": "executing" if process.info else "",
+                     "Info": info})
+    names = [("Id", pa.int64()), ("User", pa.string()), ("Host", pa.string()), ("db", pa.string()),
+             ("Command", pa.string()), ("Time", pa.int64()), ("State", pa.string()), ("Info", pa.string())]
+    return pa.table({n: pa.array([r[n] for r in rows], t) for n, t in names})
+
+
+@run_statement.register(exp.Kill)
+def _kill(statement: exp.Kill, session: Session) -> Result:
+    try:
+        target_id = int(statement.this.name)
+    except ValueError:
+        raise AugurError("KILL takes a connection id (see SHOW PROCESSLIST)", code=1064, sqlstate="42000") from None
+    target = session.instance.processes.get(target_id)
+    if target is None:
+        raise AugurError(f"Unknown thread id: {target_id}", code=1094)  # ER_NO_SUCH_THREAD
+    kind = statement.args.get("kind")
+    target.session.interrupt.stop(QueryInterrupted("Query execution was interrupted"))
+    if not (kind is not None and kind.name.upper() == "QUERY"):
+        target.close()
+    return Result.ok()
