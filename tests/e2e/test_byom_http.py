@@ -101,6 +101,28 @@ def test_credentials_are_encrypted_at_rest_and_survive_a_restart(scorer: str, tm
         server.stop()
 
 
+def test_a_model_input_in_the_where_of_a_join_is_set_and_warned_about(server: RunningServer, scorer: str,
+                                                                      tmp_path: Path) -> None:
+    """`WHERE m.text = 'abcd'` sets the input for every row (MindsDB's meaning), and SHOW WARNINGS
+    says so, since a SQL user expects a filter."""
+    query(server, f"""CREATE MODEL mindsdb.warned PREDICT score USING engine = 'http', url = '{scorer}',
+        dtype_dict = {{"text": "text", "score": "float"}}, request_template = '{{"instances": {{{{rows}}}}}}',
+        response_path = 'result.scores'""")
+    csv = tmp_path / "ids.csv"
+    csv.write_text("id,text\n1,a\n2,abcdef\n")
+    upload(server, "ids", csv)
+    with mysql(server) as con, con.cursor() as cur:
+        cur.execute("SELECT t.id, m.score FROM files.ids AS t JOIN mindsdb.warned AS m WHERE m.text = 'abcd' "
+                    "ORDER BY t.id")
+        assert cur.fetchall() == ((1, 2.0), (2, 2.0))
+        cur.execute("SHOW WARNINGS")
+        (level, code, message), = cur.fetchall()
+        assert level == "Warning" and "sets that input of model mindsdb.warned for every row" in message
+        cur.execute("SELECT t.id FROM files.ids AS t WHERE t.id = 1")
+        cur.execute("SHOW WARNINGS")
+        assert cur.fetchall() == ()
+
+
 def test_a_wrong_response_path_is_an_error_at_create(server: RunningServer, scorer: str) -> None:
     with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as wrong:
         cur.execute(f"CREATE MODEL mindsdb.lost PREDICT score USING engine = 'http', url = '{scorer}', "

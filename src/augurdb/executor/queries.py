@@ -13,7 +13,7 @@ from augurdb.executor.dispatch import run_statement
 from augurdb.executor.predict import run_predict
 from augurdb.executor.stream import stream_plan
 from augurdb.executor.system_tables import INFORMATION_SCHEMA_TABLES, models_table
-from augurdb.planner.explain import plan_rows
+from augurdb.planner.explain import plan_rows, plan_warnings
 from augurdb.planner.planner import plan_query
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan
@@ -36,7 +36,9 @@ def _query(statement: exp.Query, session: Session) -> Result:
     snapshot = Snapshot.take(session)
     plan = plan_query(snapshot, query)
     stream = stream_plan(session, snapshot, plan)
-    return Result.streamed(stream) if stream is not None else Result.rows(run_plan(session, snapshot, plan))
+    result = Result.streamed(stream) if stream is not None else Result.rows(run_plan(session, snapshot, plan))
+    result.warnings = plan_warnings(plan)
+    return result
 
 
 def run_query(session: Session, statement: exp.Expr) -> pa.Table:

@@ -25,3 +25,16 @@ def plan_rows(plan: Plan) -> list[dict[str, str]]:
         rows[-1]["output"] = step.output
     rows.append({"operator": "Local", "target": "duckdb", "detail": plan.query.sql("duckdb"), "output": "result"})
     return [{"step": str(i), **row} for i, row in enumerate(rows, start=1)]
+
+
+def plan_warnings(plan: Plan) -> list[tuple[str, int, str]]:
+    """What the rows do not show (SHOW WARNINGS): `WHERE m.x = v` in a JOIN sets the model's input
+    x for every row, MindsDB's meaning, where a SQL user would expect it to filter rows."""
+    warnings = []
+    for step in plan.steps:
+        if isinstance(step, PredictStep) and step.input is not None and step.constants:
+            given = ", ".join(f"{name} = {value!r}" for name, value in step.constants.items())
+            warnings.append(("Warning", 1105, f"WHERE {given} sets that input of model {step.model.qualified_name} "
+                                              "for every row (it does not filter rows); filter on the data "
+                                              "table's columns instead"))
+    return warnings
