@@ -15,8 +15,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-
 KEY_FILE = "secret.key"
 MASK = "******"
 # Option names whose values are secrets; `headers` whole, since it carries Authorization.
@@ -28,6 +26,9 @@ class SecretBox:
     """Encrypts and decrypts integration parameters with one key."""
 
     def __init__(self, key: bytes):
+        # Imported on first use: it costs a tenth of the server's start.
+        from cryptography.fernet import Fernet
+
         self._fernet = Fernet(key)
 
     @classmethod
@@ -38,6 +39,8 @@ class SecretBox:
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
+                from cryptography.fernet import Fernet
+
                 f.write(Fernet.generate_key())
         return cls(path.read_bytes().strip())
 
@@ -45,6 +48,8 @@ class SecretBox:
         return self._fernet.encrypt(json.dumps(parameters).encode()).decode()
 
     def open(self, sealed: str) -> dict[str, Any]:
+        from cryptography.fernet import InvalidToken
+
         try:
             return dict(json.loads(self._fernet.decrypt(sealed.encode())))
         except InvalidToken:
