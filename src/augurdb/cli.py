@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--name", help="table name (default: the file name without extension)")
     load.add_argument("--format", help="csv, tsv, parquet, json (default: from the file)")
     load.add_argument("--replace", action="store_true", help="replace files.<name> if it exists (default: an error)")
+    load.add_argument("--types", help="column types of a CSV, e.g. zip=text,price=float (default: inferred "
+                                      "where no value changes)")
 
     sql = commands.add_parser("sql", help="run SQL statements in-process and print the result "
                                           "(a CREATE MODEL waits until training ends)")
@@ -80,8 +82,10 @@ def _run_local(args: argparse.Namespace) -> int:
             if not args.file.is_file():
                 print(f"ERROR: no such file: {args.file}", file=sys.stderr)
                 return 1
+            from augurdb.integrations.data.csv_types import parse_types
+
             record = instance.session().load_file(args.name or args.file.stem, args.file, args.format,
-                                                  replace=args.replace)
+                                                  replace=args.replace, types=parse_types(args.types))
             print(f"loaded files.{record.name}: {record.row_count} rows, {len(record.columns)} columns")
             return 0
         if args.command == "export":

@@ -83,10 +83,10 @@ class Session:
         return predict_rows(self, project, model, rows, options)
 
     def load_file(self, name: str, path: Path, source_format: str | None = None, *,
-                  replace: bool = False) -> FileRecord:
+                  replace: bool = False, types: dict[str, str] | None = None) -> FileRecord:
         """Upload a file as files.<name> (HTTP's PUT /api/files, `augurdb load`); a name in use is
-        error 1050 unless `replace`."""
-        return self.instance.files.load(name, path, source_format, replace=replace)
+        error 1050 unless `replace`; `types` sets CSV columns' types ({"zip": "text"})."""
+        return self.instance.files.load(name, path, source_format, replace=replace, types=types)
 
     def close(self) -> None:
         """The connection ended: it leaves the process list."""

@@ -16,6 +16,7 @@ from augurdb.catalog.store import Catalog
 from augurdb.errors import AlreadyExists, UnknownTable, WrongArguments
 from augurdb.integrations.data.base import DataCapabilities, WriteMode
 from augurdb.integrations.data.csv_text import BadText, duckdb_reason, layout_problem, utf8_copy
+from augurdb.integrations.data.csv_types import typed_select
 
 FORMATS = {"csv", "tsv", "parquet", "json", "jsonl", "ndjson"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -84,9 +85,10 @@ class FilesIntegration:
         return written
 
     def load(self, name: str, source: Path, source_format: str | None = None, *,
-             replace: bool = False) -> FileRecord:
+             replace: bool = False, types: dict[str, str] | None = None) -> FileRecord:
         """Convert `source` to Parquet and register it as files.<name>; a name in use is refused
         (error 1050) unless `replace`. Models trained on the old file keep their own copy of its rows.
+        A CSV's column types never change a written value (csv_types.py); `types` sets some.
 
         The Parquet file is written under a temporary name and renamed into place, and
         the catalog row is written last, so a failed load leaves nothing behind.
@@ -101,12 +103,14 @@ class FilesIntegration:
         fmt = (source_format or detect_format(source)).lower()
         if fmt not in FORMATS:
             raise WrongArguments(f"Unsupported file format {fmt!r}: expected one of {sorted(FORMATS)}")
+        if types and fmt not in ("csv", "tsv"):
+            raise WrongArguments(f"Column types are set for CSV and TSV files; a {fmt} file carries its own")
         target = self.directory / f"{name}.parquet"
         fd, tmp_name = tempfile.mkstemp(dir=self.directory, suffix=".parquet.tmp")
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            _convert_to_parquet(source, fmt, tmp)
+            _convert_to_parquet(source, fmt, tmp, types or {})
             schema = pq.read_schema(tmp)
             rows = pq.ParquetFile(tmp).metadata.num_rows
             if rows == 0:
@@ -155,14 +159,14 @@ def detect_format(path: Path) -> str:
     return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
 
 
-def _convert_to_parquet(source: Path, fmt: str, target: Path) -> None:
+def _convert_to_parquet(source: Path, fmt: str, target: Path, types: dict[str, str]) -> None:
     """Write `source` as Parquet; BadText or duckdb.Error when it cannot be read."""
     if source.stat().st_size == 0:
         raise BadText("the file is empty (0 bytes)")
     text = fmt in ("csv", "tsv")
     utf8 = utf8_copy(source, target.parent) if text else None
     try:
-        _duckdb_copy(utf8 or source, fmt, target)
+        _duckdb_copy(utf8 or source, fmt, target, types)
         reason = layout_problem(utf8 or source, pq.read_schema(target).names) if text else None
         if reason:
             raise BadText(reason)
@@ -171,13 +175,12 @@ def _convert_to_parquet(source: Path, fmt: str, target: Path) -> None:
             utf8.unlink(missing_ok=True)
 
 
-def _duckdb_copy(source: Path, fmt: str, target: Path) -> None:
+def _duckdb_copy(source: Path, fmt: str, target: Path, types: dict[str, str]) -> None:
     path = str(source).replace("'", "''")
     readers = {
-        # Sniff types over the whole file: a column that turns non-numeric on row 50,000
-        # must load as text, not fail.
-        "csv": f"read_csv('{path}', header=true, sample_size=-1, quote='\"', escape='\"')",
-        "tsv": f"read_csv('{path}', header=true, delim='\\t', sample_size=-1)",
+        # Read as text, the whole file sniffed for its layout; csv_types picks each column's type.
+        "csv": f"read_csv('{path}', header=true, sample_size=-1, quote='\"', escape='\"', all_varchar=true)",
+        "tsv": f"read_csv('{path}', header=true, delim='\\t', sample_size=-1, all_varchar=true)",
         "parquet": f"read_parquet('{path}')",
         "json": f"read_json_auto('{path}')",
         "jsonl": f"read_json_auto('{path}', format='newline_delimited')",
@@ -186,6 +189,7 @@ def _duckdb_copy(source: Path, fmt: str, target: Path) -> None:
     out = str(target).replace("'", "''")
     con = duckdb.connect()
     try:
-        con.execute(f"COPY (SELECT * FROM {readers[fmt]}) TO '{out}' (FORMAT parquet)")
+        select = typed_select(con, readers[fmt], types) if fmt in ("csv", "tsv") else f"SELECT * FROM {readers[fmt]}"
+        con.execute(f"COPY ({select}) TO '{out}' (FORMAT parquet)")
     finally:
         con.close()

@@ -23,6 +23,7 @@ from augurdb import __version__
 from augurdb.errors import AccessDenied, AugurError, InternalError, WrongArguments
 from augurdb.executor.system_tables import model_row
 from augurdb.instance import DEFAULT_PROJECT, Instance
+from augurdb.integrations.data.csv_types import parse_types
 from augurdb.planner.snapshot import Snapshot
 from augurdb.server.http import encoding
 from augurdb.server.http.byom import register_byom_routes
@@ -98,9 +99,10 @@ def create_app(instance: Instance) -> FastAPI:
         """Upload a file as files.<name>; a name in use is an error (409) unless replace=true
         (a form field or a query parameter)."""
         with tempfile.TemporaryDirectory(dir=instance.data_dir) as tmp:
-            path, fmt, replace = await _receive_upload(request, Path(tmp), name)
+            path, fmt, replace, types = await _receive_upload(request, Path(tmp), name)
             session = instance.session(user="augur", database=DEFAULT_PROJECT)
-            record = await _in_thread(partial(session.load_file, replace=replace), name, path, fmt)
+            record = await _in_thread(partial(session.load_file, replace=replace, types=parse_types(types)),
+                                      name, path, fmt)
         return JSONResponse({"name": record.name, "row_count": record.row_count, "columns": record.columns})
 
     @app.get("/api/files", tags=["files"])
@@ -184,11 +186,13 @@ def _table_response(table: pa.Table, fmt: str | None, context: dict[str, Any]) -
     return error_response(WrongArguments(f"Unknown response_format {fmt!r}: use json, jsonlines, arrow or parquet"))
 
 
-async def _receive_upload(request: Request, directory: Path, name: str) -> tuple[Path, str | None, bool]:
-    """The uploaded file on disk, its format and whether it may replace a file of the same name,
-    from a multipart form or a raw body."""
+async def _receive_upload(request: Request, directory: Path,
+                          name: str) -> tuple[Path, str | None, bool, str | None]:
+    """The uploaded file on disk, its format, whether it may replace a file of the same name and
+    the column types set (`col=type,...`), from a multipart form or a raw body."""
     content_type = request.headers.get("content-type", "")
     replace = _flag(request.query_params.get("replace"))
+    types = request.query_params.get("types")
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
         upload = form.get("file")
@@ -198,7 +202,8 @@ async def _receive_upload(request: Request, directory: Path, name: str) -> tuple
         path = directory / Path(original).name
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out)  # type: ignore[union-attr]
-        return path, None, replace or _flag(form.get("replace"))
+        given = form.get("types")
+        return path, None, replace or _flag(form.get("replace")), given if isinstance(given, str) else types
     path = directory / name
     size = 0
     with path.open("wb") as out:
@@ -207,7 +212,7 @@ async def _receive_upload(request: Request, directory: Path, name: str) -> tuple
             if size > MAX_UPLOAD_BYTES:
                 raise WrongArguments("The upload is larger than 2 GB")
             out.write(chunk)
-    return path, request.query_params.get("format"), replace
+    return path, request.query_params.get("format"), replace, types
 
 
 def _flag(value: object) -> bool:
