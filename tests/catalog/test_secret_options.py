@@ -17,8 +17,10 @@ def test_secret_options_are_sealed_in_the_file_and_open_on_read(tmp_path: Path) 
     record = catalog.insert_model(ModelRecord(project="mindsdb", name="m", version=1, engine="http", predict="y",
                                               training_options={"target": "y", "using": using}))
     assert record.training_options["using"] == using
-    catalog.update_model(record.id or 0, training_options={"target": "y", "using": {**using, "api_token": "tok-789"}})
-    assert catalog.model(record.id or 0).training_options["using"]["api_token"] == "tok-789"  # type: ignore[union-attr]
+    assert record.id is not None
+    catalog.update_model(record.id, training_options={"target": "y", "using": {**using, "api_token": "tok-789"}})
+    updated = catalog.model(record.id)
+    assert updated is not None and updated.training_options["using"]["api_token"] == "tok-789"
     with sqlite3.connect(tmp_path / "catalog.sqlite") as db:
         (raw,) = db.execute("SELECT training_options FROM models").fetchone()
     assert "tok-" not in raw and "hdr-456" not in raw
