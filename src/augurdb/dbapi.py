@@ -106,7 +106,10 @@ class Connection:
         """Statements take effect at once: nothing to roll back."""
 
     def close(self) -> None:
+        """Close the instance; a training this connection started is waited for first, since
+        closing ends the training workers (a model would otherwise be left in `error`)."""
         if self._owns_instance:
+            self.instance.jobs.join()
             self.instance.close()
 
     def __enter__(self) -> Connection:

@@ -59,3 +59,16 @@ def test_embedded_training_and_prediction(tmp_path: Path) -> None:
         assert status == "complete", error
         (y,) = con.execute("SELECT y FROM line WHERE x = ? AND kind = ?", [4.0, "b"]).fetchone()
         assert abs(y - 17.0) < 1.5
+
+
+def test_closing_waits_for_a_training_it_started(tmp_path: Path) -> None:
+    """CREATE MODEL returns at once; close() must not end the worker, or the model is left in error."""
+    csv = tmp_path / "pairs.csv"
+    csv.write_text("x,y\n" + "".join(f"{(i * 37) % 101 / 7:.3f},{(i * 37) % 101 / 3.5 + 1:.3f}\n" for i in range(120)))
+    con = augurdb.connect(tmp_path / "data")
+    con.instance.files.load("pairs", csv)
+    con.execute("CREATE MODEL pairs FROM files (SELECT * FROM pairs) PREDICT y USING time_budget = 3")
+    con.close()
+    with augurdb.connect(tmp_path / "data") as again:
+        status, error = again.execute("SELECT status, error FROM models WHERE name = 'pairs'").fetchone()
+    assert status == "complete", error
