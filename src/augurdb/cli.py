@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--http-port", type=int, help="HTTP port (default 47334; AUGURDB_HTTP_PORT)")
     serve.add_argument("--user", help="user name clients must log in with (AUGURDB_USER)")
     serve.add_argument("--password", help="password clients must log in with (AUGURDB_PASSWORD)")
+    serve.add_argument("--ssl-cert", help="TLS certificate (PEM) for the MySQL protocol (AUGURDB_SSL_CERT; "
+                                          "default: a self-signed pair made in the data directory)")
+    serve.add_argument("--ssl-key", help="its private key (PEM) (AUGURDB_SSL_KEY)")
 
     load = commands.add_parser("load", help="upload a CSV, TSV, Parquet or JSON file as files.<name>")
     _data_dir_flag(load)
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         settings = Settings.from_env(data_dir=args.data_dir, host=args.host, mysql_port=args.mysql_port,
-                                     http_port=args.http_port, user=args.user, password=args.password)
+                                     http_port=args.http_port, user=args.user, password=args.password,
+                                     ssl_cert=args.ssl_cert, ssl_key=args.ssl_key)
         from augurdb.server.runner import serve as run_server
 
         asyncio.run(run_server(settings))

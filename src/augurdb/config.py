@@ -23,6 +23,10 @@ class Settings:
     secret_key: str | None = None  # a Fernet key for linked databases' parameters at rest
     # Where EXPORT MODEL may write (MySQL's secure_file_priv); default <data_dir>/exports.
     export_dir: Path | None = None
+    # TLS on the MySQL protocol (server/tls.py): on by default with a self-signed pair.
+    ssl: bool = True
+    ssl_cert: Path | None = None
+    ssl_key: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -33,9 +37,11 @@ class Settings:
             if env is not None:
                 values[f.name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("data_dir", "export_dir"):
+        for name in ("data_dir", "export_dir", "ssl_cert", "ssl_key"):
             if name in values:
                 values[name] = Path(str(values[name]))
+        if isinstance(values.get("ssl"), str):
+            values["ssl"] = str(values["ssl"]).strip().lower() not in ("0", "false", "no", "off")
         for name in ("mysql_port", "http_port", "training_workers"):
             if name in values:
                 values[name] = int(str(values[name]))

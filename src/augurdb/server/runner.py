@@ -14,6 +14,7 @@ from augurdb.config import Settings
 from augurdb.instance import Instance
 from augurdb.server.http.app import create_app
 from augurdb.server.mysql import MySQLServer
+from augurdb.server.tls import server_context
 
 log = logging.getLogger("augurdb")
 
@@ -38,8 +39,9 @@ async def serve(settings: Settings) -> None:
     settings.check_safe_to_serve()
     http_socket = _listen(settings.host, settings.http_port, "HTTP", "--http-port")
     instance = Instance(settings)
+    tls = server_context(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.ssl else None
     mysql = MySQLServer(lambda user: instance.session(user=user), host=settings.host, port=settings.mysql_port,
-                        user=settings.user, password=settings.password)
+                        user=settings.user, password=settings.password, tls=tls)
     try:
         await mysql.start()
     except OSError as error:

@@ -41,9 +41,9 @@ def check_native_password(password: str, scramble: bytes, token: bytes) -> bool:
     return hmac.compare_digest(native_password_token(password, scramble), token)
 
 
-def handshake_packet(server_version: str, connection_id: int, scramble: bytes) -> bytes:
-    """The server's Handshake v10, advertising mysql_native_password."""
-    caps = int(SERVER_CAPABILITIES)
+def handshake_packet(server_version: str, connection_id: int, scramble: bytes, tls: bool = False) -> bytes:
+    """The server's Handshake v10, advertising mysql_native_password (and TLS when it is on)."""
+    caps = int(SERVER_CAPABILITIES) | (Capability.SSL if tls else 0)
     return b"".join(
         (
             b"\x0a",
@@ -79,14 +79,18 @@ class HandshakeResponse:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
+def is_tls_request(payload: bytes) -> bool:
+    """The short SSLRequest a client sends before its TLS handshake (capabilities, max packet,
+    charset, filler: 32 bytes, no user)."""
+    return len(payload) == 32 and bool(int.from_bytes(payload[:4], "little") & Capability.SSL)
+
+
 def parse_handshake_response(payload: bytes) -> HandshakeResponse:
-    """Decode HandshakeResponse41; pre-4.1 clients and TLS requests are refused."""
+    """Decode HandshakeResponse41; pre-4.1 clients are refused."""
     r = PayloadReader(payload)
     caps = r.uint(4)
     if not caps & Capability.PROTOCOL_41:
         raise MalformedPacket("clients older than MySQL 4.1 are not supported")
-    if caps & Capability.SSL:
-        raise MalformedPacket("TLS was requested but this server does not offer it")
     max_packet, charset = r.uint(4), r.uint(1)
     r.take(23)
     user = r.nul_bytes().decode("utf-8", "replace")

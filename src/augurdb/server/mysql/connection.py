@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -48,6 +49,7 @@ from augurdb.server.mysql.prepared import (
     prepare_ok,
 )
 from augurdb.server.mysql.resultset import ResultStreamBroken, end_of_rows, send_result
+from augurdb.server.mysql.tls_stream import TLSChannel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,6 +68,7 @@ class ServerSettings:
     server_version: str
     max_packet: int
     started: float
+    tls: ssl.SSLContext | None = None  # offered to clients when set
 
 
 def quote_identifier(name: str) -> str:
@@ -96,6 +99,7 @@ class Connection:
         self.statements: dict[int, PreparedStatement] = {}
         self._statement_ids = itertools.count(1)
         self.questions = 0
+        self.secure = False  # the connection switched to TLS
 
     @property
     def deprecate_eof(self) -> bool:
@@ -136,10 +140,20 @@ class Connection:
         settings, stream = self.settings, self.stream
         scramble = auth.new_scramble()
         stream.seq = 0
-        stream.write(auth.handshake_packet(settings.server_version, self.connection_id, scramble))
+        stream.write(auth.handshake_packet(settings.server_version, self.connection_id, scramble,
+                                           tls=settings.tls is not None))
         await stream.flush()
         try:
-            response = auth.parse_handshake_response(await stream.read())
+            payload = await stream.read()
+            if auth.is_tls_request(payload):
+                if settings.tls is None:
+                    raise MalformedPacket("TLS was requested but this server does not offer it")
+                channel = TLSChannel(stream.reader, stream.writer, settings.tls)  # type: ignore[arg-type]
+                await channel.handshake()
+                stream.reader = stream.writer = channel  # type: ignore[assignment]
+                self.secure = True
+                payload = await stream.read()  # the handshake response, now encrypted
+            response = auth.parse_handshake_response(payload)
         except MalformedPacket as exc:
             stream.write(err_packet(1043, "08S01", f"Bad handshake: {exc}"))
             await stream.flush()

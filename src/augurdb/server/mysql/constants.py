@@ -39,7 +39,7 @@ class Capability(IntFlag):
     DEPRECATE_EOF = 1 << 24
 
 
-# What we offer. No SSL (we cannot do TLS), no COMPRESS, no SESSION_TRACK (OK packets
+# What we offer (and SSL when TLS is on). No COMPRESS, no SESSION_TRACK (OK packets
 # would need the extra session-state fields), no LOCAL_FILES (LOAD DATA LOCAL).
 SERVER_CAPABILITIES = (
     Capability.LONG_PASSWORD

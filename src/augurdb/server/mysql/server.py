@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,6 +38,7 @@ class MySQLServer:
         server_version: str = "8.0.36-augurdb",
         max_workers: int = 8,
         max_allowed_packet: int = DEFAULT_MAX_ALLOWED_PACKET,
+        tls: ssl.SSLContext | None = None,
     ):
         self.host = host
         self.port = port
@@ -49,6 +51,7 @@ class MySQLServer:
             server_version=server_version,
             max_packet=max_allowed_packet,
             started=time.monotonic(),
+            tls=tls,
         )
         self._server: asyncio.Server | None = None
         self._connection_ids = itertools.count(1)
