@@ -27,6 +27,7 @@ class Settings:
     ssl: bool = True
     ssl_cert: Path | None = None
     ssl_key: Path | None = None
+    http_tls: bool = False  # HTTPS with the same pair (off: http:// clients keep working)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -40,8 +41,9 @@ class Settings:
         for name in ("data_dir", "export_dir", "ssl_cert", "ssl_key"):
             if name in values:
                 values[name] = Path(str(values[name]))
-        if isinstance(values.get("ssl"), str):
-            values["ssl"] = str(values["ssl"]).strip().lower() not in ("0", "false", "no", "off")
+        for name in ("ssl", "http_tls"):
+            if isinstance(values.get(name), str):
+                values[name] = str(values[name]).strip().lower() not in ("0", "false", "no", "off")
         for name in ("mysql_port", "http_port", "training_workers"):
             if name in values:
                 values[name] = int(str(values[name]))

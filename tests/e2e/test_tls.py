@@ -77,3 +77,20 @@ def test_a_given_pair_is_used_and_tls_can_be_turned_off(tmp_path: Path) -> None:
     finally:
         off.stop()
 
+
+
+def test_https_with_the_same_pair_when_asked(tmp_path: Path) -> None:
+    import httpx
+
+    server = start_server(tmp_path / "data", env={"AUGURDB_HTTP_TLS": "true"})
+    try:
+        ca = tmp_path / "data" / "tls" / "server-cert.pem"
+        context = ssl.create_default_context(cafile=str(ca))
+        context.check_hostname = False
+        answer = httpx.post(f"https://127.0.0.1:{server.http_port}/api/sql/query", json={"query": "SELECT 1 AS one"},
+                            verify=context, timeout=30)
+        assert answer.status_code == 200 and answer.json()["data"] == [[1]]
+        with pytest.raises(httpx.HTTPError):  # plain HTTP is not answered on an HTTPS port
+            httpx.get(f"{server.http}/api/status", timeout=10)
+    finally:
+        server.stop()

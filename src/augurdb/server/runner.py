@@ -14,7 +14,7 @@ from augurdb.config import Settings
 from augurdb.instance import Instance
 from augurdb.server.http.app import create_app
 from augurdb.server.mysql import MySQLServer
-from augurdb.server.tls import server_context
+from augurdb.server.tls import server_context, server_pair
 
 log = logging.getLogger("augurdb")
 
@@ -48,8 +48,10 @@ async def serve(settings: Settings) -> None:
         http_socket.close()
         instance.close()
         raise SystemExit(_cannot_listen(settings.host, settings.mysql_port, "MySQL", "--mysql-port", error)) from None
+    https = server_pair(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.http_tls else (None, None)
     http = uvicorn.Server(uvicorn.Config(create_app(instance), host=settings.host, port=settings.http_port,
-                                         log_level="warning", lifespan="off"))
+                                         log_level="warning", lifespan="off",
+                                         ssl_certfile=https[0], ssl_keyfile=https[1]))
     http_task = asyncio.create_task(http.serve(sockets=[http_socket]))
     log.info("augurdb listening: MySQL %s:%s, HTTP %s:%s, data in %s", settings.host, mysql.port,
              settings.host, settings.http_port, instance.data_dir)

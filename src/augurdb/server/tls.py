@@ -3,7 +3,7 @@
 With `--ssl-cert`/`--ssl-key` (AUGURDB_SSL_CERT / AUGURDB_SSL_KEY) the server uses that pair;
 without, it makes a self-signed pair once in <data_dir>/tls/ (the key readable by its owner only)
 and uses it from then on. Clients choose: `mariadb --ssl`, pymysql's `ssl=...`, mysql-connector's
-default. `AUGURDB_SSL=false` turns TLS off.
+default. `AUGURDB_SSL=false` turns TLS off. `AUGURDB_HTTP_TLS=true` serves HTTPS with the same pair.
 """
 
 from __future__ import annotations
@@ -15,12 +15,16 @@ import ssl
 from pathlib import Path
 
 
-def server_context(data_dir: Path, cert: Path | None, key: Path | None) -> ssl.SSLContext:
-    """The TLS context clients are offered: the given pair, or the data directory's own."""
+def server_pair(data_dir: Path, cert: Path | None, key: Path | None) -> tuple[Path, Path]:
+    """The certificate and key to serve: the given pair, or the data directory's own."""
     if (cert is None) != (key is None):
         raise SystemExit("augurdb: give both --ssl-cert and --ssl-key, or neither (a self-signed pair is made)")
-    if cert is None or key is None:
-        cert, key = self_signed_pair(data_dir / "tls")
+    return (cert, key) if cert is not None and key is not None else self_signed_pair(data_dir / "tls")
+
+
+def server_context(data_dir: Path, cert: Path | None, key: Path | None) -> ssl.SSLContext:
+    """The TLS context MySQL clients are offered."""
+    cert, key = server_pair(data_dir, cert, key)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
