@@ -50,6 +50,7 @@ class Session:
 
     def execute(self, sql: str) -> Result:
         """Run one or more statements; the answer is the last one's."""
+        self.interrupt.clear()
         with self.instance.processes.running(self, sql):
             with self.interrupt.statement(timeout_ms(self, _A_SELECT)):
                 prepared = self._guarded(sql, lambda: self.instance.plan_cache.execute(self, sql))

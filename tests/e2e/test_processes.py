@@ -12,8 +12,9 @@ import pytest
 from tests.conftest import RunningServer, start_server
 from tests.e2e.helpers import mysql, upload
 
-# A billion-row cross product: seconds of DuckDB work, far more than any test here waits for.
-SLOW = "SELECT SUM(a.n * b.n + c.n) AS s FROM files.numbers AS a, files.numbers AS b, files.numbers AS c"
+# A 10^12-row cross product: hours of DuckDB work, so only a stop ends it.
+SLOW = ("SELECT SUM(a.n * b.n + c.n - d.n) AS s FROM files.numbers AS a, files.numbers AS b, "
+        "files.numbers AS c, files.numbers AS d")
 
 
 @pytest.fixture(scope="module")

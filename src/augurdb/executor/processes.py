@@ -58,11 +58,15 @@ class Interrupt:
         if self._reason is not None:
             raise self._reason
 
-    @contextmanager
-    def statement(self, timeout_ms: int) -> Iterator[None]:
-        """While one statement runs: a fresh flag, and its time limit (0: none)."""
+    def clear(self) -> None:
+        """A new statement arrives: a stop meant for an earlier one no longer applies. Called before
+        the statement shows in the process list, so that a KILL aimed at it is never lost."""
         with self._lock:
             self._reason = None
+
+    @contextmanager
+    def statement(self, timeout_ms: int) -> Iterator[None]:
+        """While one statement runs: its time limit (0: none), and its stop told as MySQL tells it."""
         timer = None
         if timeout_ms > 0:
             timer = threading.Timer(timeout_ms / 1000, self.stop, [QueryTimedOut(
