@@ -1,8 +1,9 @@
-"""The connection phase: Handshake v10, the client's response, mysql_native_password.
+"""The connection phase: Handshake v10, the client's response, and the password check.
 
-We only verify `mysql_native_password`: it needs no TLS and every client speaks it.
-A client that starts with another plugin (MySQL 8 clients default to
-caching_sha2_password) is asked to switch with an AuthSwitchRequest.
+Two plugins are verified: `mysql_native_password`, which every client speaks, and
+`caching_sha2_password`, MySQL 8's default. The server knows the password itself, so a
+caching_sha2 token is always checked on its fast path (no RSA key, no cleartext). A client that
+starts with any other plugin is asked to switch to mysql_native_password (AuthSwitchRequest).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from augurdb.server.mysql.constants import CHARSET_UTF8MB4, SERVER_CAPABILITIES,
 from augurdb.server.mysql.packets import MalformedPacket, PayloadReader
 
 NATIVE_PASSWORD = "mysql_native_password"
+CACHING_SHA2_PASSWORD = "caching_sha2_password"
+FAST_AUTH_SUCCESS = b"\x01\x03"  # AuthMoreData: the caching_sha2 token was right
 SCRAMBLE_LENGTH = 20
 _PRINTABLE = bytes(range(0x21, 0x7F))
 
@@ -36,9 +39,20 @@ def native_password_token(password: str, scramble: bytes) -> bytes:
     return bytes(a ^ b for a, b in zip(stage1, mask, strict=True))
 
 
-def check_native_password(password: str, scramble: bytes, token: bytes) -> bool:
-    """True when `token` proves knowledge of `password` for this `scramble` (constant-time compare)."""
-    return hmac.compare_digest(native_password_token(password, scramble), token)
+def caching_sha2_token(password: str, scramble: bytes) -> bytes:
+    """What a client sends for `password`: SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) + scramble)."""
+    if not password:
+        return b""
+    stage1 = hashlib.sha256(password.encode()).digest()
+    mask = hashlib.sha256(hashlib.sha256(stage1).digest() + scramble).digest()
+    return bytes(a ^ b for a, b in zip(stage1, mask, strict=True))
+
+
+def check_password(plugin: str, password: str, scramble: bytes, token: bytes) -> bool:
+    """True when `token` proves knowledge of `password` under `plugin` (constant-time compare)."""
+    expected = caching_sha2_token(password, scramble) if plugin == CACHING_SHA2_PASSWORD \
+        else native_password_token(password, scramble)
+    return hmac.compare_digest(expected, token)
 
 
 def handshake_packet(server_version: str, connection_id: int, scramble: bytes, tls: bool = False) -> bytes:

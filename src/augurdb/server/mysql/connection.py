@@ -159,13 +159,15 @@ class Connection:
             await stream.flush()
             return False
         self.capabilities = response.capabilities
-        token = response.auth_response
-        if settings.password is not None and response.plugin not in ("", auth.NATIVE_PASSWORD):
+        token, plugin = response.auth_response, response.plugin or auth.NATIVE_PASSWORD
+        if settings.password is not None and plugin not in (auth.NATIVE_PASSWORD, auth.CACHING_SHA2_PASSWORD):
             stream.write(auth.auth_switch_packet(scramble))
             await stream.flush()
-            token = await stream.read()
+            token, plugin = await stream.read(), auth.NATIVE_PASSWORD
         user_ok = settings.user is None or response.user == settings.user
-        password_ok = settings.password is None or auth.check_native_password(settings.password, scramble, token)
+        password_ok = settings.password is None or auth.check_password(plugin, settings.password, scramble, token)
+        if user_ok and password_ok and settings.password and plugin == auth.CACHING_SHA2_PASSWORD:
+            stream.write(auth.FAST_AUTH_SUCCESS)
         if not (user_ok and password_ok):
             using = "YES" if token else "NO"
             stream.write(err_packet(ErrorCode.ACCESS_DENIED, "28000",
