@@ -86,7 +86,7 @@ def test_kill_connection_ends_it_and_unknown_ids_are_an_error(server: RunningSer
         assert isinstance(outcome[0], pymysql.err.MySQLError)
         with pytest.raises(pymysql.err.MySQLError):
             _rows(victim, "SELECT 1")
-        for _ in range(100):  # the server lets go of the connection once its statement stops
+        for _ in range(400):  # the server lets go of the connection once its statement stops
             if victim_id not in {p["Id"] for p in _rows(admin, "SHOW PROCESSLIST")}:
                 break
             time.sleep(0.05)

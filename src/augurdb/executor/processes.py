@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from augurdb.session import Session
 
 
+_INTERRUPT_EVERY_S, _INTERRUPT_FOR_S = 0.05, 600.0
+
+
 class QueryInterrupted(AugurError):
     code = 1317  # ER_QUERY_INTERRUPTED
     sqlstate = "70100"
@@ -49,9 +52,19 @@ class Interrupt:
     def stop(self, reason: AugurError) -> None:
         with self._lock:
             self._reason = reason
-            cursors = list(self._cursors)
-        for cursor in cursors:
-            cursor.interrupt()
+        threading.Thread(target=self._interrupt_until_released, name="interrupt", daemon=True).start()
+
+    def _interrupt_until_released(self) -> None:
+        """Interrupt the statement's DuckDB cursors until it lets them go: a query that starts just
+        after an interrupt would not see it (DuckDB only interrupts a query already running)."""
+        for _ in range(int(_INTERRUPT_FOR_S / _INTERRUPT_EVERY_S)):
+            with self._lock:
+                cursors = list(self._cursors) if self._reason is not None else []
+            if not cursors:
+                return
+            for cursor in cursors:
+                cursor.interrupt()
+            time.sleep(_INTERRUPT_EVERY_S)
 
     def check(self) -> None:
         """Raise the reason the statement was stopped, if it was."""
