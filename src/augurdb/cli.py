@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--ssl-cert", help="TLS certificate (PEM) for the MySQL protocol (AUGURDB_SSL_CERT; "
                                           "default: a self-signed pair made in the data directory)")
     serve.add_argument("--ssl-key", help="its private key (PEM) (AUGURDB_SSL_KEY)")
+    serve.add_argument("--ray-address", help="train on this Ray cluster, e.g. 127.0.0.1:6379 (AUGURDB_RAY_ADDRESS; "
+                                             "default: local worker processes)")
+    serve.add_argument("--training-workers", type=int, help="training runs at once from this server "
+                                                            "(default 1; AUGURDB_TRAINING_WORKERS)")
 
     load = commands.add_parser("load", help="upload a CSV, TSV, Parquet or JSON file as files.<name>")
     _data_dir_flag(load)
@@ -62,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         return _byom_upload(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
-        settings = Settings.from_env(data_dir=args.data_dir, host=args.host, mysql_port=args.mysql_port,
+        settings = Settings.from_env(host=args.host, mysql_port=args.mysql_port,
                                      http_port=args.http_port, user=args.user, password=args.password,
-                                     ssl_cert=args.ssl_cert, ssl_key=args.ssl_key)
+                                     ssl_cert=args.ssl_cert, ssl_key=args.ssl_key, ray_address=args.ray_address,
+                                     training_workers=args.training_workers, **_store_flags(args))
         from augurdb.server.runner import serve as run_server
 
         asyncio.run(run_server(settings))
@@ -74,13 +79,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="data directory (default ./augurdb_data; env AUGURDB_DATA_DIR)")
+    parser.add_argument("--catalog", help="the catalog: a SQLite file or a postgresql:// URL shared by several "
+                                          "servers (default <data-dir>/catalog.sqlite; AUGURDB_CATALOG)")
+    parser.add_argument("--artifact-dir", help="model files, training rows, uploads; a directory servers on one "
+                                               "catalog share (default the data directory; AUGURDB_ARTIFACT_DIR)")
+
+
+def _store_flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {"data_dir": args.data_dir, "catalog": args.catalog, "artifact_dir": args.artifact_dir}
 
 
 def _run_local(args: argparse.Namespace) -> int:
     from augurdb.errors import AugurError
     from augurdb.instance import Instance
 
-    instance = Instance(Settings.from_env(data_dir=args.data_dir))
+    instance = Instance(Settings.from_env(**_store_flags(args)))
     try:
         if args.command == "load":
             if not args.file.is_file():

@@ -20,6 +20,15 @@ class Settings:
     user: str | None = None
     password: str | None = None
     training_workers: int = 1
+    # The catalog: a SQLite file (default <data_dir>/catalog.sqlite) or a postgresql:// URL that
+    # several servers share (they must then share artifact_dir and secret_key too).
+    catalog: str | None = None
+    # Model files, training rows, uploaded files and code; default the data directory.
+    artifact_dir: Path | None = None
+    # Training runs as Ray tasks on this cluster (`ray start --head` prints it) instead of local processes.
+    ray_address: str | None = None
+    # A training run's lease: a run whose worker has not renewed it for this long is requeued.
+    job_lease_seconds: float = 10.0
     secret_key: str | None = None  # a Fernet key for linked databases' parameters at rest
     # Where EXPORT MODEL may write (MySQL's secure_file_priv); default <data_dir>/exports.
     export_dir: Path | None = None
@@ -38,7 +47,7 @@ class Settings:
             if env is not None:
                 values[f.name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("data_dir", "export_dir", "ssl_cert", "ssl_key"):
+        for name in ("data_dir", "export_dir", "ssl_cert", "ssl_key", "artifact_dir"):
             if name in values:
                 values[name] = Path(str(values[name]))
         for name in ("ssl", "http_tls"):
@@ -47,6 +56,8 @@ class Settings:
         for name in ("mysql_port", "http_port", "training_workers"):
             if name in values:
                 values[name] = int(str(values[name]))
+        if "job_lease_seconds" in values:
+            values["job_lease_seconds"] = float(str(values["job_lease_seconds"]))
         return cls(**values)  # type: ignore[arg-type]
 
     @property

@@ -116,3 +116,12 @@ class InternalError(AugurError):
     code = 1105
     sqlstate = "HY000"
     http_status = 500
+
+
+class CatalogError(AugurError):
+    """The catalog cannot be opened or used as asked: made by a newer release, unreachable
+    (a PostgreSQL catalog that is down), or shared in a way this process may not write."""
+
+    code = 1105
+    sqlstate = "HY000"
+    http_status = 503

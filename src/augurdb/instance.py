@@ -21,7 +21,10 @@ from augurdb.integrations.data.files import FilesIntegration
 from augurdb.integrations.data.sources import Sources
 from augurdb.integrations.ml.base import LoadedModel
 from augurdb.integrations.ml.registry import get_engine
-from augurdb.jobs.training import TrainingJobs, model_dir
+from augurdb.jobs.artifacts import ArtifactStore
+from augurdb.jobs.ownership import LockFileOwnership, Ownership, SharedOwnership
+from augurdb.jobs.runners import JobRunner, LocalRunner
+from augurdb.jobs.training import TrainingJobs
 
 if TYPE_CHECKING:
     from augurdb.session import Session
@@ -34,8 +37,8 @@ DEFAULT_PROJECT = "mindsdb"
 class ModelCache:
     """Loaded models by id, least recently used out first: single-row predictions never touch disk."""
 
-    def __init__(self, data_dir: Path, capacity: int = 32):
-        self.data_dir = data_dir
+    def __init__(self, artifacts: ArtifactStore, capacity: int = 32):
+        self.artifacts = artifacts
         self.capacity = capacity
         self._models: OrderedDict[int, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
@@ -48,7 +51,7 @@ class ModelCache:
             if model_id in self._models:
                 self._models.move_to_end(model_id)
                 return self._models[model_id]
-        loaded = get_engine(record.engine).load(model_dir(self.data_dir, model_id),
+        loaded = get_engine(record.engine).load(self.artifacts.model_dir(model_id),
                                                  record.training_options.get("using", {}))
         with self._lock:
             self._models[model_id] = loaded
@@ -87,17 +90,25 @@ class Instance:
         self.started_at = time.time()
         self.data_dir = Path(settings.data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.data_dir / "catalog.sqlite", settings.secret_key)
+        self.catalog = Catalog(settings.catalog or self.data_dir / "catalog.sqlite", settings.secret_key,
+                               secret_dir=self.data_dir)
         if DEFAULT_PROJECT not in self.catalog.projects():
             self.catalog.add_project(DEFAULT_PROJECT)
-        self.files = FilesIntegration(self.catalog, self.data_dir / "files")
-        self.duckdb = _local_engine(self.data_dir)
-        self.models = ModelCache(self.data_dir)
+        self.artifacts = ArtifactStore(Path(settings.artifact_dir or self.data_dir).resolve())
+        self.files = FilesIntegration(self.catalog, self.artifacts.root / "files")
+        self.duckdb = _local_engine(self.artifacts.root / "files")
+        self.models = ModelCache(self.artifacts)
         self.plan_cache = PlanCache()
         self.processes = ProcessList()
         self.sources = Sources()
-        self.jobs = TrainingJobs(self.data_dir, self.catalog, settings.training_workers)
-        self.jobs.recover()
+        self.jobs = TrainingJobs(self.catalog, self.artifacts, _runner(settings), self._ownership(),
+                                 workers=settings.training_workers, lease_seconds=settings.job_lease_seconds,
+                                 secret_dir=self.data_dir, secret_key=settings.secret_key)
+
+    def _ownership(self) -> Ownership:
+        if self.catalog.location.startswith(("postgresql://", "postgres://")):
+            return SharedOwnership()
+        return LockFileOwnership(Path(self.catalog.location).with_suffix(".jobs.lock"))
 
     def session(self, user: str = "augur", database: str = DEFAULT_PROJECT) -> Session:
         from augurdb.session import Session
@@ -109,6 +120,15 @@ class Instance:
         self.models.close()
         self.sources.close()
         self.duckdb.close()
+        self.catalog.close()
+
+
+def _runner(settings: Settings) -> JobRunner:
+    if settings.ray_address:
+        from augurdb.jobs.ray_runner import RayRunner
+
+        return RayRunner(settings.ray_address)
+    return LocalRunner()
 
 
 # MySQL functions DuckDB lacks and sqlglot does not translate.
@@ -118,13 +138,13 @@ MYSQL_MACROS = [
 ]
 
 
-def _local_engine(data_dir: Path) -> duckdb.DuckDBPyConnection:
+def _local_engine(files_dir: Path) -> duckdb.DuckDBPyConnection:
     """DuckDB for local relational work, allowed to read only the instance's own files.
 
     User SQL runs here; without the lock a query could read any file on the server.
     """
     con = duckdb.connect()
-    allowed = str(data_dir / "files").replace("'", "''")
+    allowed = str(files_dir).replace("'", "''")
     con.execute(f"SET allowed_directories = ['{allowed}']")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")

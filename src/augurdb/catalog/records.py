@@ -68,6 +68,7 @@ class ModelRecord:
     total_phases: int | None = None
     phase_name: str | None = None
     worker_pid: int | None = None
+    trained_by: str | None = None  # the server (host:pid) whose worker ran the last training
     id: int | None = None
 
     _JSON_FIELDS = ("training_options", "input_columns", "dtype_dict", "model_schema")

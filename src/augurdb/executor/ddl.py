@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -11,9 +10,9 @@ from augurdb.catalog.records import IntegrationRecord
 from augurdb.errors import AlreadyExists, NotSupported, UnknownDatabase, UnknownTable, WrongArguments
 from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
+from augurdb.executor.models import remove_models
 from augurdb.instance import DEFAULT_PROJECT
 from augurdb.integrations.data.registry import get_data_engine
-from augurdb.jobs.training import model_dir
 from augurdb.result import Result
 from augurdb.sql import ast
 
@@ -104,10 +103,7 @@ def _drop_database(statement: ast.DropDatabase, session: Session) -> Result:
             session.database = DEFAULT_PROJECT
         return Result.ok(1)
     records = catalog.models(project=name)
-    catalog.drop_project(name)
-    for record in records:
-        session.instance.models.evict(record.id or 0)
-        shutil.rmtree(model_dir(session.instance.data_dir, record.id or 0), ignore_errors=True)
+    remove_models(session, records, then=lambda: catalog.drop_project(name))
     if session.database == name:
         session.database = DEFAULT_PROJECT
     return Result.ok(1)

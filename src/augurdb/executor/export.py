@@ -56,7 +56,5 @@ def export_target(session: Session, path: str) -> Path:
 
 def export_model(session: Session, record: ModelRecord, target: Path) -> Path:
     from augurdb.integrations.ml.mlflow_export import export
-    from augurdb.jobs.training import model_dir
-
     target.parent.mkdir(parents=True, exist_ok=True)
-    return export(record, model_dir(session.instance.data_dir, record.id or 0), target)
+    return export(record, session.instance.artifacts.model_dir(record.id or 0), target)

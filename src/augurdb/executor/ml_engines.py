@@ -55,7 +55,7 @@ def _drop_ml_engine(statement: ast.DropMLEngine, session: Session) -> Result:
     if record.handler == "byom":
         from augurdb.integrations.ml.byom_store import remove_engine
 
-        remove_engine(session.instance.data_dir, record.name)
+        remove_engine(session.instance.artifacts.root, record.name)
     return Result.ok(1)
 
 
@@ -76,7 +76,7 @@ def shown_parameters(session: Session, record: MLEngineRecord) -> dict[str, Any]
     if record.handler == "byom":
         from augurdb.integrations.ml.byom_store import with_status
 
-        return masked_options(with_status(session.instance.data_dir, record.parameters))
+        return masked_options(with_status(session.instance.artifacts.root, record.parameters))
     return masked_options(record.parameters)
 
 

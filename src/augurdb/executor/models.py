@@ -25,7 +25,6 @@ from augurdb.executor.dispatch import run_statement
 from augurdb.executor.ml_engines import resolve_engine
 from augurdb.integrations.ml.base import SERVER_OPTIONS
 from augurdb.integrations.ml.registry import get_engine
-from augurdb.jobs.training import model_dir, training_data_path
 from augurdb.planner.snapshot import Snapshot
 from augurdb.result import Result
 from augurdb.sql import ast
@@ -121,29 +120,29 @@ def _train(session: Session, record: ModelRecord, *, replace: bool, wait: bool) 
         return _link(session, record, engine, replace=replace)
     data = _training_data(session, record)
     engine.validate_data(data, record.predict, record.training_options["using"])
-    catalog = session.instance.catalog
-    old = catalog.models(project=record.project, name=record.name) if replace else []
-    stored = catalog.insert_model(record, replace_existing=replace)
+    instance = session.instance
+    old = instance.catalog.models(project=record.project, name=record.name) if replace else []
+    # The rows go under a fresh name first; the model and its queued run are then one transaction.
+    rows_name = instance.artifacts.new_training_data()
+    rows_path = instance.artifacts.training_data(rows_name)
     try:
-        path = training_data_path(session.instance.data_dir, stored.id or 0)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(data, path)
-    except Exception:
-        catalog.delete_models([stored.id or 0])
+        pq.write_table(data, rows_path)
+        stored = instance.catalog.insert_model(record, replace_existing=replace, training_data=rows_name)
+    except BaseException:
+        rows_path.unlink(missing_ok=True)
         raise
-    for dropped in old:
-        _remove_artifacts(session, dropped)
-    session.instance.jobs.submit(stored.id or 0)
+    _forget(session, old)
+    instance.jobs.submit(stored.id or 0)
     if wait:
-        session.instance.jobs.wait(stored.id or 0)
-    return _info(catalog.model(stored.id or 0) or stored)
+        instance.jobs.wait(stored.id or 0)
+    return _info(instance.catalog.model(stored.id or 0) or stored)
 
 
 def _link(session: Session, record: ModelRecord, engine: Any, *, replace: bool) -> Result:
     """A model trained elsewhere: its engine checks the endpoint and declares its columns before
     anything is stored; it is ready at once."""
     catalog = session.instance.catalog
-    staging = session.instance.data_dir / "models" / f"linking-{time.time_ns()}"
+    staging = session.instance.artifacts.staging_dir(0, f"linking-{time.time_ns()}")
     try:
         schema = engine.link(record.predict, record.training_options["using"], staging)
         record.status, record.model_schema = "complete", schema.to_json()
@@ -152,13 +151,10 @@ def _link(session: Session, record: ModelRecord, engine: Any, *, replace: bool) 
         record.training_started_at = record.training_stopped_at = time.time()
         old = catalog.models(project=record.project, name=record.name) if replace else []
         stored = catalog.insert_model(record, replace_existing=replace)
-        target = model_dir(session.instance.data_dir, stored.id or 0)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(target)
+        session.instance.artifacts.publish(staging, stored.id or 0)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for dropped in old:
-        _remove_artifacts(session, dropped)
+    _forget(session, old)
     if record.training_options.get("activate", True):
         catalog.activate_model(stored.id or 0)
     return _info(catalog.model(stored.id or 0) or stored)
@@ -192,9 +188,26 @@ def _training_data(session: Session, record: ModelRecord) -> pa.Table:
     return data
 
 
-def _remove_artifacts(session: Session, record: ModelRecord) -> None:
-    session.instance.models.evict(record.id or 0)
-    shutil.rmtree(model_dir(session.instance.data_dir, record.id or 0), ignore_errors=True)
+def remove_models(session: Session, records: list[ModelRecord], then: Any = None) -> None:
+    """Delete model versions from the catalog (and `then` what else goes in the statement), then
+    stop their runs and remove their files and training rows."""
+    instance = session.instance
+    model_ids = [r.id or 0 for r in records]
+    training_rows = instance.jobs.queue.training_data_of(model_ids)
+    instance.catalog.delete_models(model_ids)
+    if then is not None:
+        then()
+    _forget(session, records)
+    for name in training_rows:
+        instance.artifacts.training_data(name).unlink(missing_ok=True)
+
+
+def _forget(session: Session, records: list[ModelRecord]) -> None:
+    """Stop the runs and remove the files of model versions no longer in the catalog."""
+    for record in records:
+        session.instance.jobs.cancel(record.id or 0)
+        session.instance.models.evict(record.id or 0)
+        session.instance.artifacts.remove(record.id or 0)
 
 
 @run_statement.register(ast.DropModel)
@@ -215,9 +228,7 @@ def _drop_model(statement: ast.DropModel, session: Session) -> Result:
             return Result.ok()
         what = f"{project}.{name}" + (f".{version}" if version else "")
         raise UnknownTable(f"Model '{what}' doesn't exist")
-    catalog.delete_models([r.id or 0 for r in records])
-    for record in records:
-        _remove_artifacts(session, record)
+    remove_models(session, records)
     return Result.ok(len(records))
 
 

@@ -1,177 +1,178 @@
-"""Training outside the request path: one worker process per training run.
+"""Training outside the request path, durable: the queue is in the catalog (jobs/queue.py).
 
-The server validates the statement, runs the source query, writes its rows to a
-Parquet file and hands the model id to a worker. The worker updates the catalog as
-it goes (training phases, then `complete` or `error`). A monitor thread waits for
-each worker, so a crashed worker leaves its model in `error`, never stuck.
+CREATE MODEL stores the training rows in the artifact store and queues the run in the same
+transaction as the model. A scheduler thread in each process that owns the queue
+(jobs/ownership.py) requeues runs whose lease lapsed and claims queued runs while it has free
+slots, starting each on its `JobRunner`. A run whose worker ends without writing an outcome
+is failed with what its runner saw; a clean shutdown hands running runs back to the queue,
+so the next server resumes them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
-import subprocess
-import sys
+import socket
 import threading
 import time
-import traceback
 from pathlib import Path
 
 from augurdb.catalog.store import Catalog
-from augurdb.errors import ModelCodeError
+from augurdb.jobs.artifacts import ArtifactStore
+from augurdb.jobs.ownership import Ownership
+from augurdb.jobs.queue import Claim, JobQueue
+from augurdb.jobs.runners import JobRunner, RunHandle, RunSpec
 
 log = logging.getLogger(__name__)
 
-
-def model_dir(data_dir: Path, model_id: int) -> Path:
-    return data_dir / "models" / str(model_id)
-
-
-def training_data_path(data_dir: Path, model_id: int) -> Path:
-    return model_dir(data_dir, model_id) / "training_data.parquet"
+UNFINISHED = ("generating", "training")
+RESUMES_LATER = "queued: the server stopped while it trained; it resumes when a server starts"
 
 
 class TrainingJobs:
-    """Queues training runs and runs at most `workers` of them at once."""
+    """Runs at most `workers` training runs of the shared queue at once, from this process."""
 
-    def __init__(self, data_dir: Path, catalog: Catalog, workers: int = 1):
-        self.data_dir = data_dir
-        self.catalog = catalog
-        self._queue: queue.Queue[int | None] = queue.Queue()
-        self._running: dict[int, subprocess.Popen[bytes]] = {}
-        self._pending: set[int] = set()  # submitted, and the worker not yet ended
-        self._idle = threading.Condition()
-        self._threads = [threading.Thread(target=self._run_queue, name=f"training-{i}", daemon=True)
-                         for i in range(max(workers, 1))]
-        for thread in self._threads:
-            thread.start()
+    def __init__(self, catalog: Catalog, artifacts: ArtifactStore, runner: JobRunner, ownership: Ownership, *,
+                 workers: int = 1, lease_seconds: float = 10.0, max_attempts: int = 2,
+                 secret_dir: Path, secret_key: str | None = None, poll_seconds: float = 0.5):
+        self.catalog, self.artifacts, self.runner, self.ownership = catalog, artifacts, runner, ownership
+        self.queue = JobQueue(catalog)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.workers, self.lease_seconds, self.max_attempts = max(workers, 1), lease_seconds, max_attempts
+        self.poll_seconds = min(poll_seconds, lease_seconds / 4)
+        self._secret_dir, self._secret_key = secret_dir, secret_key
+        self.owns_queue = False
+        self._running: dict[int, tuple[Claim, RunHandle]] = {}
+        self._submitted: set[int] = set()
+        self._changed = threading.Condition()
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._schedule, name="training-scheduler", daemon=True)
+        self._thread.start()
 
-    def recover(self) -> None:
-        """Fail models whose worker died with a previous server process."""
-        for record in self.catalog.models():
-            if record.status in ("generating", "training") and not _alive(record.worker_pid):
-                self.catalog.update_model(
-                    record.id or 0, status="error", training_stopped_at=time.time(),
-                    error="Training was interrupted: the server stopped before it finished. Run RETRAIN.")
+    # --- what sessions call ---------------------------------------------------------
 
     def submit(self, model_id: int) -> None:
-        with self._idle:
-            self._pending.add(model_id)
-        self._queue.put(model_id)
+        """The run is already queued in the catalog; wake the scheduler to claim it now."""
+        with self._changed:
+            self._submitted.add(model_id)
+        self._wake.set()
+
+    def cancel(self, model_id: int) -> None:
+        """Stop a run of a dropped model if it runs here; a run elsewhere notices when it next
+        renews its lease (its jobs row went with the model)."""
+        with self._changed:
+            running = self._running.get(model_id)
+        if running is not None:
+            running[1].cancel()
 
     def pending(self) -> list[int]:
         """Models submitted by this process whose training has not ended."""
-        with self._idle:
-            return sorted(self._pending)
+        with self._changed:
+            submitted = sorted(self._submitted)
+        return [m for m in submitted if self._unfinished(m)]
 
     def join(self) -> None:
-        """Block until every submitted training run has ended (its worker exited)."""
-        with self._idle:
-            self._idle.wait_for(lambda: not self._pending)
+        """Block until every run this process submitted has ended, wherever it runs."""
+        while self.pending():
+            with self._changed:
+                self._changed.wait(0.2)
 
     def wait(self, model_id: int, timeout: float | None = None) -> str:
         """Block until the model leaves generating/training; returns its final status."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             record = self.catalog.model(model_id)
-            if record is None or record.status in ("complete", "error"):
+            if record is None or record.status not in UNFINISHED:
                 return record.status if record else "deleted"
             if deadline is not None and time.monotonic() > deadline:
                 return record.status
-            time.sleep(0.1)
+            with self._changed:
+                self._changed.wait(0.1)
 
     def close(self) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
-        for process in list(self._running.values()):
-            process.terminate()
+        """Stop claiming, hand the runs still running back to the queue, then stop their workers."""
+        self._closing.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+        with self._changed:
+            running = list(self._running.values())
+        for claim, handle in running:
+            if self.queue.release(claim, RESUMES_LATER):
+                log.info("model %s goes back to the queue: the server is stopping", claim.model_id)
+            handle.cancel()
+        with self._changed:
+            self._changed.wait_for(lambda: not self._running, timeout=30)
+        self.ownership.release()
+        self.runner.close()
 
-    def _run_queue(self) -> None:
-        while True:
-            model_id = self._queue.get()
-            if model_id is None:
-                return
-            try:
-                self._run_one(model_id)
-            except Exception:  # the queue thread must survive anything one job does
-                log.exception("training job %s failed to run", model_id)
-            finally:
-                with self._idle:
-                    self._pending.discard(model_id)
-                    self._idle.notify_all()
+    # --- the scheduler --------------------------------------------------------------
 
-    def _run_one(self, model_id: int) -> None:
-        if self.catalog.model(model_id) is None:
-            return  # dropped while queued
-        # A fresh interpreter, not fork: the server's threads and sockets stay out of the worker,
-        # and an embedding script is never re-imported (as multiprocessing's spawn would do).
-        process = subprocess.Popen([sys.executable, "-m", "augurdb.jobs.worker", str(self.data_dir), str(model_id)],
-                                   stdin=subprocess.DEVNULL)
-        self._running[model_id] = process
-        self.catalog.update_model(model_id, worker_pid=process.pid)
-        exit_code = process.wait()
-        self._running.pop(model_id, None)
+    def _unfinished(self, model_id: int) -> bool:
         record = self.catalog.model(model_id)
-        if record is not None and record.status not in ("complete", "error"):
-            self.catalog.update_model(
-                model_id, status="error", training_stopped_at=time.time(),
-                error=f"The training process ended unexpectedly (exit code {exit_code})")
+        return record is not None and record.status in UNFINISHED
 
+    def _schedule(self) -> None:
+        told_not_owner = False
+        while not self._closing.is_set():
+            try:
+                self.owns_queue = self.owns_queue or self.ownership.try_acquire()
+                if self.owns_queue:
+                    self._reap()
+                    self._claim_free_slots()
+                elif not told_not_owner:
+                    told_not_owner = True
+                    log.info("training runs of %s are run by %s; this process leaves them alone",
+                             self.catalog.location, self.ownership.holder())
+            except Exception:  # e.g. a PostgreSQL catalog briefly down: the next round tries again
+                log.warning("the training scheduler could not reach the catalog", exc_info=True)
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+    def _reap(self) -> None:
+        for model_id, outcome in self.queue.reap(self.max_attempts, self._has_training_data):
+            log.warning("model %s: its training run's lease lapsed; %s", model_id, outcome)
+        with self._changed:
+            self._changed.notify_all()
 
+    def _has_training_data(self, name: str) -> bool:
+        return self.artifacts.training_data(name).exists()
 
-def run_worker(data_dir: str, model_id: int) -> None:
-    """Entry point of a training worker process."""
-    import pyarrow.parquet as pq
+    def _claim_free_slots(self) -> None:
+        while not self._closing.is_set():
+            with self._changed:
+                if len(self._running) >= self.workers:
+                    return
+            claim = self.queue.claim(self.owner, self.lease_seconds)
+            if claim is None:
+                return
+            spec = RunSpec(self.catalog.location, str(self._secret_dir), str(self.artifacts.root), self.owner,
+                           self.lease_seconds, claim)
+            try:
+                handle = self.runner.start(spec, self._secret_key)
+            except Exception as error:
+                log.exception("could not start the training run of model %s", claim.model_id)
+                self.queue.finish(claim, status="error", training_stopped_at=time.time(),
+                                  error=f"The training could not start on the {self.runner.name} runner: {error}")
+                continue
+            with self._changed:
+                self._running[claim.model_id] = (claim, handle)
+            threading.Thread(target=self._await, args=(claim, handle), name=f"training-{claim.model_id}",
+                             daemon=True).start()
 
-    from augurdb.integrations.ml.registry import get_engine
+    def _await(self, claim: Claim, handle: RunHandle) -> None:
+        try:
+            problem = handle.wait()
+            ended = "without writing its outcome" if problem is None else problem
+            # Guarded by the run id: a run that finished, was dropped or was handed back is left alone.
+            if self.queue.finish(claim, status="error", training_stopped_at=time.time(),
+                                 error=f"The training process ended unexpectedly ({ended})"):
+                log.warning("training of model %s ended unexpectedly (%s)", claim.model_id, ended)
+        except Exception:
+            log.exception("watching the training run of model %s failed", claim.model_id)
+        finally:
+            with self._changed:
+                self._running.pop(claim.model_id, None)
+                self._changed.notify_all()
+            self._wake.set()
 
-    root = Path(data_dir)
-    catalog = Catalog(root / "catalog.sqlite")
-    record = catalog.model(model_id)
-    if record is None:
-        return
-    started = time.time()
-    catalog.update_model(model_id, status="training", training_started_at=started, worker_pid=os.getpid())
-    data_path = training_data_path(root, model_id)
-
-    def progress(phase: int, total: int, name: str) -> None:
-        catalog.update_model(model_id, current_phase=phase, total_phases=total, phase_name=name)
-
-    try:
-        engine = get_engine(record.engine)
-        data = pq.read_table(data_path)
-        options = dict(record.training_options.get("using", {}))
-        result = engine.train(data, record.predict, options, model_dir(root, model_id), progress)
-    except Exception as error:
-        log.debug("training %s failed", model_id, exc_info=True)
-        catalog.update_model(model_id, status="error", error=_error_text(error),
-                             training_stopped_at=time.time())
-        return
-    finally:
-        data_path.unlink(missing_ok=True)
-    if catalog.model(model_id) is None:
-        return  # dropped while training
-    catalog.update_model(model_id, status="complete", accuracy=result.accuracy, error=None,
-                         input_columns=result.input_columns, dtype_dict=result.dtype_dict,
-                         model_schema=result.schema.to_json() if result.schema else None,
-                         training_stopped_at=time.time(), phase_name="complete")
-    if record.training_options.get("activate", True):
-        catalog.activate_model(model_id)
-
-
-def _error_text(error: Exception) -> str:
-    if isinstance(error, ModelCodeError):  # the user's own traceback already says where
-        return error.message
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" (raised at: {Path(frames[-1].filename).name}#{frames[-1].lineno})" if frames else ""
-    return f"{type(error).__name__}: {error}{where}"

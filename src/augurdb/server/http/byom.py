@@ -40,7 +40,7 @@ async def _stored(store: Callable[..., dict[str, Any]], instance: Instance, name
                   upload: byom_store.Upload) -> JSONResponse:
     # Checking the code starts a process: off the event loop.
     try:
-        answer = await run_in_threadpool(store, instance.catalog, instance.data_dir, name, upload)
+        answer = await run_in_threadpool(store, instance.catalog, instance.artifacts.root, name, upload)
     except AugurError:
         raise
     except Exception as error:
