@@ -54,13 +54,14 @@ class RunningServer:
 
 
 def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None,
-                 timeout: float = 20) -> RunningServer:
-    """Start `augurdb serve` on free ports and wait until both ports accept connections."""
+                 timeout: float = 20, launcher: tuple[str, ...] = ()) -> RunningServer:
+    """Start `augurdb serve` on free ports and wait until both ports accept connections.
+    `launcher` goes before the command (e.g. a stand-in for a container's init)."""
     mysql_port, http_port = free_port(), free_port()
     log = data_dir.parent / f"server-{mysql_port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "augurdb.cli", "serve", "--data-dir", str(data_dir),
+        [*launcher, sys.executable, "-m", "augurdb.cli", "serve", "--data-dir", str(data_dir),
          "--mysql-port", str(mysql_port), "--http-port", str(http_port), *extra],
         stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     deadline = time.monotonic() + timeout

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -107,3 +108,37 @@ def test_refuses_a_public_address_without_credentials(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "augurdb.cli", "serve", "--host", "0.0.0.0",
                              "--data-dir", str(tmp_path / "d")], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "without authentication" in result.stderr
+
+
+def test_sigterm_lets_a_statement_in_flight_finish_then_stops(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    csv = tmp_path / "numbers.csv"
+    csv.write_text("n\n" + "\n".join(str(i) for i in range(400)) + "\n")
+    upload(server, "numbers", csv)
+    # 6.4e7 rows of DuckDB work: long enough to be in flight, well inside the 8 s grace.
+    slow = "SELECT SUM(a.n * b.n - c.n) AS s FROM files.numbers AS a, files.numbers AS b, files.numbers AS c"
+    expected = sum(a * b for a in range(400) for b in range(400)) * 400 - 400 * 400 * sum(range(400))
+    busy = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur")
+    idle = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur")
+    outcome: list[object] = []
+
+    def run() -> None:
+        with busy.cursor() as cur:
+            cur.execute(slow)
+            outcome.append(cur.fetchall())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not any(p["Info"] and "SUM(a.n" in p["Info"] for p in query(server, "SHOW FULL PROCESSLIST")):
+        assert time.monotonic() < deadline, "the slow statement never showed"
+        time.sleep(0.02)
+    server.process.terminate()
+    thread.join(timeout=20)
+    assert outcome == [((expected,),)]
+    assert server.process.wait(timeout=30) == 0
+    with pytest.raises(pymysql.err.OperationalError):  # the idle connection was closed
+        with idle.cursor() as cur:
+            cur.execute("SELECT 1")
+    with pytest.raises(pymysql.err.OperationalError):  # and nothing listens any more
+        pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur", connect_timeout=2)

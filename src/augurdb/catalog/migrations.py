@@ -115,8 +115,8 @@ def migrate(store: CatalogStore) -> int:
         rows = tx.execute("SELECT max(version) AS v FROM schema_version").rows
         current = int(rows[0]["v"] or 0) if rows else 0
         if current > LATEST:
-            raise CatalogError(f"The catalog {store.location} was made by a newer augurdb (schema version "
-                               f"{current}; this release knows up to {LATEST}): upgrade augurdb to open it")
+            raise CatalogError(f"The catalog was made by a newer augurdb (schema version {current}; "
+                               f"this release knows up to {LATEST}): upgrade augurdb to open it")
         for version in range(current + 1, LATEST + 1):
             MIGRATIONS[version - 1](tx, store)
             tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, time.time()))

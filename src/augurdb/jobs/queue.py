@@ -84,9 +84,9 @@ class JobQueue:
                            (why, claim.model_id))
         return bool(released)
 
-    def reap(self, max_attempts: int, training_data_exists: Any) -> list[tuple[int, str]]:
+    def reap(self, max_attempts: int, training_data_exists: Any) -> list[tuple[int, str, str]]:
         """Requeue each run whose lease lapsed, or fail it when its attempts are spent or its rows
-        are gone. Returns (model id, what was done) for each."""
+        are gone. Returns (model id, run id, what was done) for each."""
         now, done = time.time(), []
         lapsed = self.store.query("SELECT model_id, run_id, attempts, data_file, lease_expires_at FROM jobs "
                                   "WHERE state = 'running' AND lease_expires_at < ?", (now,))
@@ -110,7 +110,7 @@ class JobQueue:
                         tx.execute("UPDATE models SET status = 'error', error = ?, training_stopped_at = ? "
                                    "WHERE id = ?", (_lapsed_error(int(row["attempts"]), since), now, model_id))
             if changed:
-                done.append((model_id, outcome))
+                done.append((model_id, run_id, outcome))
         return done
 
     def training_data_of(self, model_ids: list[int]) -> list[str]:

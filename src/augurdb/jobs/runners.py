@@ -43,8 +43,9 @@ class RunHandle(Protocol):
     def wait(self) -> str | None:
         """Block until the run ends: None when its worker ended normally, else what went wrong."""
 
-    def cancel(self) -> None:
-        """Stop the run now (DROP MODEL, shutdown); wait() then returns."""
+    def cancel(self, grace: float = 10) -> None:
+        """Stop the run (DROP MODEL, shutdown, a lost run), forcibly after `grace` seconds;
+        wait() then returns."""
 
 
 class JobRunner(Protocol):
@@ -67,13 +68,17 @@ class _ProcessHandle:
             return f"killed by {signal.Signals(-code).name}"
         return f"exit code {code}"
 
-    def cancel(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+    def cancel(self, grace: float = 10) -> None:
+        if self.process.poll() is not None:
+            return
+        if grace <= 0:
+            self.process.kill()
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 class LocalRunner:
@@ -86,8 +91,11 @@ class LocalRunner:
         env = dict(os.environ)
         if secret_key:
             env["AUGURDB_SECRET_KEY"] = secret_key
-        process = subprocess.Popen([sys.executable, "-m", "augurdb.jobs.worker", spec.to_json()],
-                                   stdin=subprocess.DEVNULL, env=env)
+        # The spec goes through stdin, not argv: a catalog URL may carry a password, and any user sees argv.
+        process = subprocess.Popen([sys.executable, "-m", "augurdb.jobs.worker"], stdin=subprocess.PIPE, env=env)
+        assert process.stdin is not None
+        with process.stdin:
+            process.stdin.write(spec.to_json().encode())
         return _ProcessHandle(process)
 
     def close(self) -> None:

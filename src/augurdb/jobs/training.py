@@ -42,7 +42,7 @@ class TrainingJobs:
         self.poll_seconds = min(poll_seconds, lease_seconds / 4)
         self._secret_dir, self._secret_key = secret_dir, secret_key
         self.owns_queue = False
-        self._running: dict[int, tuple[Claim, RunHandle]] = {}
+        self._running: dict[str, tuple[Claim, RunHandle]] = {}  # by run id
         self._submitted: set[int] = set()
         self._changed = threading.Condition()
         self._wake = threading.Event()
@@ -62,9 +62,9 @@ class TrainingJobs:
         """Stop a run of a dropped model if it runs here; a run elsewhere notices when it next
         renews its lease (its jobs row went with the model)."""
         with self._changed:
-            running = self._running.get(model_id)
-        if running is not None:
-            running[1].cancel()
+            handles = [handle for claim, handle in self._running.values() if claim.model_id == model_id]
+        for handle in handles:
+            handle.cancel()
 
     def pending(self) -> list[int]:
         """Models submitted by this process whose training has not ended."""
@@ -130,8 +130,12 @@ class TrainingJobs:
             self._wake.clear()
 
     def _reap(self) -> None:
-        for model_id, outcome in self.queue.reap(self.max_attempts, self._has_training_data):
-            log.warning("model %s: its training run's lease lapsed; %s", model_id, outcome)
+        for model_id, run_id, outcome in self.queue.reap(self.max_attempts, self._has_training_data):
+            log.warning("model %s: its training run %s stopped renewing its lease; %s", model_id, run_id, outcome)
+            with self._changed:
+                lost = self._running.get(run_id)
+            if lost is not None:  # a worker of ours that hangs: it frees its slot for the next run
+                threading.Thread(target=lost[1].cancel, kwargs={"grace": 0}, daemon=True).start()
         with self._changed:
             self._changed.notify_all()
 
@@ -156,7 +160,7 @@ class TrainingJobs:
                                   error=f"The training could not start on the {self.runner.name} runner: {error}")
                 continue
             with self._changed:
-                self._running[claim.model_id] = (claim, handle)
+                self._running[claim.run_id] = (claim, handle)
             threading.Thread(target=self._await, args=(claim, handle), name=f"training-{claim.model_id}",
                              daemon=True).start()
 
@@ -172,7 +176,7 @@ class TrainingJobs:
             log.exception("watching the training run of model %s failed", claim.model_id)
         finally:
             with self._changed:
-                self._running.pop(claim.model_id, None)
+                self._running.pop(claim.run_id, None)
                 self._changed.notify_all()
             self._wake.set()
 

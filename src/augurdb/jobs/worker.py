@@ -1,4 +1,5 @@
-"""One training run, on any runner: `python -m augurdb.jobs.worker SPEC_JSON` or a Ray task.
+"""One training run, on any runner: `python -m augurdb.jobs.worker` (its RunSpec as JSON on stdin)
+or a Ray task.
 
 The run renews its lease from the first moment (before the heavy imports), trains into a
 staging directory, moves the model into place and writes `complete` or `error`, guarded by
@@ -120,4 +121,4 @@ def _error_text(error: Exception) -> str:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    run(RunSpec.from_json(sys.argv[1]))
+    run(RunSpec.from_json(sys.stdin.read()))

@@ -18,6 +18,10 @@ from augurdb.server.tls import server_context, server_pair
 
 log = logging.getLogger("augurdb")
 
+# On SIGTERM, how long statements and HTTP requests in flight have to finish: under the 10 s a
+# container runtime waits before it kills.
+SHUTDOWN_GRACE_S = 8.0
+
 
 def _listen(host: str, port: int, what: str, flag: str) -> socket.socket:
     """A listening socket for uvicorn, bound here so that a busy port is one clear line."""
@@ -51,6 +55,7 @@ async def serve(settings: Settings) -> None:
     https = server_pair(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.http_tls else (None, None)
     http = uvicorn.Server(uvicorn.Config(create_app(instance), host=settings.host, port=settings.http_port,
                                          log_level="warning", lifespan="off",
+                                         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
                                          ssl_certfile=https[0], ssl_keyfile=https[1]))
     http_task = asyncio.create_task(http.serve(sockets=[http_socket]))
     log.info("augurdb listening: MySQL %s:%s, HTTP %s:%s, data in %s", settings.host, mysql.port,
@@ -63,7 +68,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([http_task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    log.info("augurdb stopping: statements in flight finish, training runs go back to the queue")
     http.should_exit = True
-    await mysql.close()
-    await http_task
+    await asyncio.gather(mysql.close(grace=SHUTDOWN_GRACE_S), http_task)
     instance.close()

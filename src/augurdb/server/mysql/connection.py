@@ -13,10 +13,11 @@ import asyncio
 import itertools
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
@@ -69,6 +70,8 @@ class ServerSettings:
     max_packet: int
     started: float
     tls: ssl.SSLContext | None = None  # offered to clients when set
+    # Set when the server stops: a statement in flight finishes, then its connection closes.
+    draining: threading.Event = field(default_factory=threading.Event)
 
 
 def quote_identifier(name: str) -> str:
@@ -91,6 +94,7 @@ class Connection:
 
     def __init__(self, settings: ServerSettings, stream: PacketStream, connection_id: int, peer: str):
         self.settings = settings
+        self.busy = False  # running a command: a stopping server lets it finish
         self.stream = stream
         self.connection_id = connection_id
         self.peer = peer
@@ -195,27 +199,37 @@ class Connection:
     # ---- command phase --------------------------------------------------------------------
 
     async def _command_loop(self) -> None:
-        while True:
+        while not self.settings.draining.is_set():
             payload = await self.stream.read()
-            if not payload:
-                self.stream.write(malformed_packet_error())
+            if self.settings.draining.is_set():
+                self.stream.write(err_packet(ErrorCode.SERVER_SHUTDOWN, "08S01", "Server shutdown in progress"))
                 await self.stream.flush()
-                continue
-            handler = COMMANDS.get(payload[0])
-            if handler is None:
-                self.stream.write(err_packet(ErrorCode.UNKNOWN_COM, "08S01", "Unknown command"))
-                await self.stream.flush()
-                continue
+                return
+            self.busy = True
+            try:
+                if await self._command(payload) is False:
+                    return
+            finally:
+                self.busy = False
+
+    async def _command(self, payload: bytes) -> bool:
+        """Run one command and send its answer; False when the client said goodbye."""
+        if not payload:
+            self.stream.write(malformed_packet_error())
+        elif (handler := COMMANDS.get(payload[0])) is None:
+            self.stream.write(err_packet(ErrorCode.UNKNOWN_COM, "08S01", "Unknown command"))
+        else:
             try:
                 if await handler(self, payload[1:]) is False:
-                    return
+                    return False
             except MalformedPacket:
                 self.stream.write(malformed_packet_error())
             except (ResultStreamBroken, ConnectionError, asyncio.IncompleteReadError):
                 raise
             except Exception as exc:
                 self.stream.write(error_packet(exc))
-            await self.stream.flush()
+        await self.stream.flush()
+        return True
 
     async def execute(self, sql: str) -> Result:
         """Run one statement in the session on the worker pool."""

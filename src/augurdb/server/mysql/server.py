@@ -56,6 +56,7 @@ class MySQLServer:
         self._server: asyncio.Server | None = None
         self._connection_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._connections: set[Connection] = set()
 
     async def start(self) -> None:
         """Bind the socket; connections are accepted as soon as this returns."""
@@ -73,10 +74,16 @@ class MySQLServer:
         except asyncio.CancelledError:
             pass
 
-    async def close(self) -> None:
-        """Stop listening, end open connections and release the worker pool."""
+    async def close(self, grace: float = 0) -> None:
+        """Stop listening, let the statements in flight finish (for up to `grace` seconds), end
+        the connections and release the worker pool. A command that arrives meanwhile is refused
+        with error 1053."""
         if self._server is not None:
             self._server.close()
+        self._settings.draining.set()
+        deadline = time.monotonic() + grace
+        while any(c.busy for c in self._connections) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -92,11 +99,14 @@ class MySQLServer:
         peer = writer.get_extra_info("peername")
         host = peer[0] if isinstance(peer, tuple) else "localhost"
         stream = PacketStream(reader, writer, self._settings.max_packet)
+        connection = Connection(self._settings, stream, next(self._connection_ids), host)
+        self._connections.add(connection)
         try:
-            await Connection(self._settings, stream, next(self._connection_ids), host).run()
+            await connection.run()
         except asyncio.CancelledError:
             pass  # close() ends connections this way; asyncio would log a cancelled client task as an error
         except Exception:
             log.exception("connection from %s failed", host)  # one client's failure never stops the server
         finally:
             self._tasks.discard(task)
+            self._connections.discard(connection)
