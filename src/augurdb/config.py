@@ -27,6 +27,8 @@ class Settings:
     artifact_dir: Path | None = None
     # Training runs as Ray tasks on this cluster (`ray start --head` prints it) instead of local processes.
     ray_address: str | None = None
+    # On Ray, a model JOIN over an uploaded file of at least this many rows runs on Ray Data.
+    ray_batch_min_rows: int = 1_000_000
     # A training run's lease: a run whose worker has not renewed it for this long is requeued.
     job_lease_seconds: float = 10.0
     secret_key: str | None = None  # a Fernet key for linked databases' parameters at rest
@@ -53,7 +55,7 @@ class Settings:
         for name in ("ssl", "http_tls"):
             if isinstance(values.get(name), str):
                 values[name] = str(values[name]).strip().lower() not in ("0", "false", "no", "off")
-        for name in ("mysql_port", "http_port", "training_workers"):
+        for name in ("mysql_port", "http_port", "training_workers", "ray_batch_min_rows"):
             if name in values:
                 values[name] = int(str(values[name]))
         if "job_lease_seconds" in values:

@@ -60,7 +60,9 @@ def ray_cluster() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def ray_server(ray_cluster: str, tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[RunningServer]:
     root = tmp_path_factory.mktemp("ray-server")
-    server = start_server(root / "data", "--ray-address", ray_cluster, env={**RAY_ENV, "AUGURDB_JOB_LEASE_SECONDS": "3"})
+    # Model JOINs over files of 1,000 rows or more go to Ray Data (the default is 1,000,000).
+    server = start_server(root / "data", "--ray-address", ray_cluster,
+                          env={**RAY_ENV, "AUGURDB_JOB_LEASE_SECONDS": "3", "AUGURDB_RAY_BATCH_MIN_ROWS": "1000"})
     upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
     ids = root / "ids.csv"
     with ids.open("w", newline="") as f:
@@ -107,3 +109,20 @@ def test_drop_model_stops_its_ray_task(ray_server: RunningServer) -> None:
         time.sleep(0.2)
     assert not list((ray_server.data_dir / "staging").iterdir())
     assert query(ray_server, "SELECT 1 AS ok") == [{"ok": 1}]
+
+
+def test_a_model_join_over_a_big_file_runs_on_ray_data_with_the_local_answer(ray_server: RunningServer) -> None:
+    if _model(ray_server.data_dir, "on_ray")["status"] != "complete":
+        pytest.skip("needs the model of test_a_model_trains_as_a_ray_task_with_progress")
+    join = ("SELECT t.sqft, t.neighborhood, m.rental_price AS predicted FROM files.rentals AS t JOIN on_ray AS m "
+            "WHERE t.number_of_rooms >= 1")
+    on_ray = query(ray_server, join)
+    assert "model JOIN of mindsdb.on_ray on Ray Data" in ray_server.log.read_text()
+    here = query(ray_server, join + " ORDER BY t.sqft")  # ORDER BY needs all rows: not streamed, local
+    expected = len(query(ray_server, "SELECT sqft FROM files.rentals WHERE number_of_rooms >= 1"))
+    assert len(on_ray) == expected > 0
+    key = lambda r: (r["sqft"], r["neighborhood"], r["predicted"])  # noqa: E731
+    assert sorted(on_ray, key=key) == sorted(here, key=key)
+    first = query(ray_server, "SELECT t.sqft, m.rental_price FROM files.rentals AS t JOIN on_ray AS m LIMIT 5")
+    file_order = query(ray_server, "SELECT sqft FROM files.rentals LIMIT 5")
+    assert [r["sqft"] for r in first] == [r["sqft"] for r in file_order]  # the first rows, in order

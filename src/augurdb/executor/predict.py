@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -10,7 +11,7 @@ from augurdb.catalog.records import ModelRecord
 from augurdb.errors import UnknownColumn
 from augurdb.executor.system_tables import model_columns
 from augurdb.executor.types import arrow_type_of_dtype
-from augurdb.integrations.ml.base import PredictRequest
+from augurdb.integrations.ml.base import LoadedModel, PredictRequest
 from augurdb.planner.steps import PredictStep
 
 if TYPE_CHECKING:
@@ -23,6 +24,13 @@ BATCH_ROWS = 50_000
 def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> pa.Table:
     """One output row per input row: the model's outputs, then the input columns."""
     model = session.instance.models.get(step.model)
+    return predict_table(model, step, data, session.interrupt.check)
+
+
+def predict_table(model: LoadedModel, step: PredictStep, data: pa.Table | None,
+                  check: Callable[[], None] = lambda: None) -> pa.Table:
+    """run_predict with the model at hand: also what a Ray Data worker runs (executor/ray_batch.py).
+    `check` runs between predict() calls (KILL QUERY)."""
     if step.empty:  # WHERE 1 = 0: a client asking for the columns
         return pa.schema([pa.field(name, dtype) for name, dtype in model_columns(step.model)]).empty_table()
     rows = _inputs(step, data)
@@ -36,7 +44,7 @@ def run_predict(session: Session, step: PredictStep, data: pa.Table | None) -> p
     request = PredictRequest(features, step.reads, dict(step.options))
     parts = []
     for start in range(0, max(features.num_rows, 1), BATCH_ROWS):
-        session.interrupt.check()
+        check()
         parts.append(model.predict(request.slice(start, BATCH_ROWS)))
     outputs = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     for name in rows.column_names:

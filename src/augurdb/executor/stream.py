@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Iterator
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from augurdb.errors import AugurError, InternalError
 from augurdb.executor.predict import run_predict
+from augurdb.executor.ray_batch import ray_parquet_path, ray_predicted_batches
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, Plan, PredictStep, RemoteScan
 from augurdb.sql.parser import literal_value, to_duckdb
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from augurdb.session import Session
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STREAM_BATCH_ROWS = 65_536
 _WHOLE_RESULT_CLAUSES = ("group", "order", "having", "distinct", "qualify", "with")
@@ -57,7 +59,10 @@ def stream_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.RecordBa
     assert isinstance(data, RemoteScan | FetchStep)
     query, limit, offset = _without_limit(plan.query)
     cursor = session.instance.duckdb.cursor()
-    answers = _answer(session, plan, query, _data_batches(snapshot, data, cursor), cursor)
+    on_ray = ray_parquet_path(session, plan)
+    relations = ray_predicted_batches(session, plan, on_ray) if on_ray else \
+        _predicted(session, plan, _data_batches(snapshot, data, cursor))
+    answers = _answer(session, query, _watched(session, cursor, relations), cursor)
     batches = _limited(answers, limit, offset) if limit is not None or offset else answers
     first = next(batches, None)
     if first is None:
@@ -125,28 +130,33 @@ def _local_answer(session: Session, relations: dict[str, pa.Table], query: exp.E
         cursor.close()
 
 
-def _watched(session: Session, cursor: duckdb.DuckDBPyConnection,
-             data: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """The data batches, stopped by KILL QUERY between batches (and within a DuckDB read)."""
+def _watched(session: Session, cursor: duckdb.DuckDBPyConnection, data: Iterator[T]) -> Iterator[T]:
+    """The batches, stopped by KILL QUERY between batches (and within a DuckDB read)."""
     with session.interrupt.watching(cursor):
         for batch in data:
             session.interrupt.check()
             yield batch
 
 
-def _answer(session: Session, plan: Plan, query: exp.Expr, data: Iterator[pa.RecordBatch],
+def _predicted(session: Session, plan: Plan, data: Iterator[pa.RecordBatch]) -> Iterator[dict[str, pa.Table]]:
+    """Each data batch with every model's predictions: the relations the final query reads."""
+    for batch in data:
+        if batch.num_rows == 0:
+            continue
+        rows = pa.Table.from_batches([batch])
+        relations = {plan.steps[0].output: rows}
+        for step in plan.steps[1:]:
+            assert isinstance(step, PredictStep)
+            relations[step.output] = run_predict(session, step, rows)
+        yield relations
+
+
+def _answer(session: Session, query: exp.Expr, relations: Iterator[dict[str, pa.Table]],
             cursor: duckdb.DuckDBPyConnection) -> Generator[pa.RecordBatch, None, None]:
-    """Each data batch predicted by every model, then answered by the final query."""
+    """The final query over each batch's relations."""
     try:
-        for batch in _watched(session, cursor, data):
-            if batch.num_rows == 0:
-                continue
-            rows = pa.Table.from_batches([batch])
-            relations = {plan.steps[0].output: rows}
-            for step in plan.steps[1:]:
-                assert isinstance(step, PredictStep)
-                relations[step.output] = run_predict(session, step, rows)
-            answer = session.translate_errors(partial(_local_answer, session, relations, query))
+        for batch in relations:
+            answer = session.translate_errors(partial(_local_answer, session, batch, query))
             parts = answer.to_batches()
             # An empty answer still carries the schema, so the first batch always names the columns.
             yield from parts or [pa.RecordBatch.from_pylist([], schema=answer.schema)]

@@ -51,6 +51,19 @@ class _RayHandle:
             log.debug("cancel of a Ray task that ended", exc_info=True)
 
 
+_connected = threading.Lock()
+
+
+def connect_ray(address: str) -> None:
+    """Join the cluster once per process (training runs and Ray Data JOINs share the connection)."""
+    with _connected:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=address, namespace="augurdb", log_to_driver=False, ignore_reinit_error=True)
+
+
 class RayRunner:
     name = "ray"
 
@@ -63,12 +76,9 @@ class RayRunner:
         """Connect on the first run, not at start: a server that never trains never waits for Ray."""
         with self._lock:
             if self._remote is None:
-                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
                 import ray
 
-                if not ray.is_initialized():
-                    ray.init(address=self.address, namespace="augurdb", log_to_driver=False,
-                             ignore_reinit_error=True)
+                connect_ray(self.address)
                 self._remote = ray.remote(num_cpus=1, max_retries=0)(_train_task)
             return self._remote
 

@@ -98,17 +98,20 @@ class _Lease:
         self._stopped.set()
 
     def _keep(self) -> None:
-        period = self._spec.lease_seconds / 3
-        while not self._stopped.wait(period):
+        """Renew at once (the claim's first lease is doubled to cover the start; a started worker
+        shortens it back, so a run lost early is noticed within one lease), then every third."""
+        while True:
             try:
                 held = self._queue.renew(self._spec.claim, self._spec.lease_seconds)
             except Exception:  # the catalog is briefly unreachable: try again, the lease has slack
                 log.warning("could not renew the lease of model %s", self._spec.claim.model_id, exc_info=True)
-                continue
+                held = True
             if not held and not self._stopped.is_set():
                 log.warning("training of model %s stopped: its run %s was dropped or given to another worker",
                             self._spec.claim.model_id, self._spec.claim.run_id)
                 os._exit(EXIT_LOST_LEASE)
+            if self._stopped.wait(self._spec.lease_seconds / 3):
+                return
 
 
 def _error_text(error: Exception) -> str:
