@@ -40,7 +40,7 @@ def big_table(tmp: Path, copies: int) -> Path:
     path = tmp / "flights_10m.parquet"
     source = str(FLIGHTS).replace("'", "''")
     union = " UNION ALL ".join([f"SELECT * FROM read_parquet('{source}')"] * copies)
-    third = f"SELECT * FROM read_parquet('{source}') LIMIT 1000000"
+    third = f"SELECT * FROM (SELECT * FROM read_parquet('{source}') LIMIT 1000000)"
     duckdb.sql(f"COPY ({union} UNION ALL {third}) TO '{path}' (FORMAT parquet)")
     return path
 

@@ -93,7 +93,11 @@ def _run_local(args: argparse.Namespace) -> int:
     from augurdb.errors import AugurError
     from augurdb.instance import Instance
 
-    instance = Instance(Settings.from_env(**_store_flags(args)))
+    try:
+        instance = Instance(Settings.from_env(**_store_flags(args)))
+    except AugurError as error:  # the catalog cannot be opened
+        print(f"ERROR {error.code} ({error.sqlstate}): {error.message}", file=sys.stderr)
+        return 1
     try:
         if args.command == "load":
             if not args.file.is_file():
@@ -125,7 +129,7 @@ def _wait_for_training(instance: Any) -> int:
     if not model_ids:
         return 0
     names = ", ".join(f"{m.qualified_name} (version {m.version})" for m in map(instance.catalog.model, model_ids) if m)
-    print(f"waiting for {names} to train (Ctrl-C stops the training)...", file=sys.stderr, flush=True)
+    print(f"waiting for {names} to train (Ctrl-C stops waiting; an unfinished run goes back to the queue)...", file=sys.stderr, flush=True)
     instance.jobs.join()
     finished = [m for m in map(instance.catalog.model, model_ids) if m is not None]
     for model in finished:

@@ -38,3 +38,9 @@ def wait_for_model(server: RunningServer, name: str, project: str = "mindsdb", t
         if time.monotonic() > deadline:
             raise TimeoutError(f"model {name} still {rows[0]['STATUS'] if rows else 'missing'}")
         time.sleep(0.25)
+
+
+def assert_complete(model: dict) -> dict:
+    """The row of a model that must have trained; a failure shows why it did not."""
+    assert model["STATUS"] == "complete", f"{model['NAME']} is {model['STATUS']}: {model['ERROR']}"
+    return model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymysql
 import pytest
 from tests.conftest import RunningServer
-from tests.e2e.helpers import mysql, query, upload, wait_for_model
+from tests.e2e.helpers import assert_complete, mysql, query, upload, wait_for_model
 
 from augurdb.executor.system_tables import COLUMNS_COLUMNS
 
@@ -36,7 +36,7 @@ def test_too_few_rows_fail_at_create_and_store_nothing(server: RunningServer, ro
 def test_ten_rows_are_enough(server: RunningServer, rows_file: str) -> None:
     query(server, f"CREATE MODEL few_10 FROM files (SELECT * FROM {rows_file}) PREDICT label "
                   "USING time_budget = 2, mixers = ['Linear']")
-    assert wait_for_model(server, "few_10")["STATUS"] == "complete"
+    assert_complete(wait_for_model(server, "few_10"))
 
 
 def test_an_unknown_option_lists_every_valid_one(server: RunningServer, rows_file: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from tests.byom import ray_serving
 from tests.conftest import SHARED_DATA, RunningServer, start_server
 from tests.databases import DatabaseServer, load_csv, postgres_server  # noqa: F401
-from tests.e2e.helpers import query, wait_for_model
+from tests.e2e.helpers import assert_complete, query, wait_for_model
 
 ray_serve_app = ray_serving.ray_serve_app
 ROWS = 200
@@ -91,7 +91,7 @@ def test_parquet_bodies_and_predict_time_arguments(server: RunningServer,
         PREDICT number_of_rooms
         USING engine = 'ray_serve', train_url = '{url}/train_parquet', predict_url = '{url}/predict_parquet',
               is_parquet = true, custom = 1""")
-    assert wait_for_model(server, "rooms_parquet")["STATUS"] == "complete"
+    assert_complete(wait_for_model(server, "rooms_parquet"))
     assert [s for s in _seen(ray_serve_app) if s["route"] == "train"][-1]["args"]["custom"] == 1
     rows = query(server, "SELECT number_of_rooms FROM mindsdb.rooms_parquet WHERE sqft = 900 AND initial_price = 3100")
     shifted = query(server, "SELECT number_of_rooms FROM mindsdb.rooms_parquet "

@@ -15,7 +15,7 @@ import pymysql
 import pytest
 from tests.byom.serving import serve_mlflow_model
 from tests.conftest import free_port, start_server
-from tests.e2e.helpers import query, upload, wait_for_model
+from tests.e2e.helpers import assert_complete, query, upload, wait_for_model
 
 import augurdb
 
@@ -69,7 +69,7 @@ def test_export_model_in_sql_and_over_http(tmp_path: Path, shared_data: Path) ->
         query(server, "CREATE MODEL mindsdb.rentals FROM files (SELECT sqft, location, number_of_rooms, rental_price "
                       "FROM train) PREDICT rental_price "
                       "USING time_budget = 5, mixers = ['Linear', 'LightGBM']")
-        assert wait_for_model(server, "rentals")["STATUS"] == "complete"
+        assert_complete(wait_for_model(server, "rentals"))
         rows = ", ".join(f"({r.sqft}, '{r.location}', {r.number_of_rooms})" for r in test.itertuples())
         ours = [r["rental_price"] for r in query(
             server, f"SELECT m.rental_price FROM (SELECT * FROM (VALUES {rows}) AS v(sqft, location, number_of_rooms)) "

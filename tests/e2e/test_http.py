@@ -9,7 +9,7 @@ import httpx
 import pyarrow as pa
 import pytest
 from tests.conftest import RunningServer
-from tests.e2e.helpers import wait_for_model
+from tests.e2e.helpers import assert_complete, wait_for_model
 
 
 def sql(server: RunningServer, query: str, **extra: object) -> httpx.Response:
@@ -76,7 +76,7 @@ def test_predict_endpoint(server: RunningServer, shared_data: Path) -> None:
     created = sql(server, "CREATE MODEL mindsdb.hr_http FROM files (SELECT * FROM hr_http LIMIT 1500) "
                           "PREDICT rental_price USING time_budget = 3").json()
     assert created["type"] == "table"
-    assert wait_for_model(server, "hr_http")["STATUS"] == "complete"
+    assert_complete(wait_for_model(server, "hr_http"))
     row = {"number_of_rooms": 1, "number_of_bathrooms": 1, "sqft": "700", "location": "good",
            "days_on_market": 5, "initial_price": 2500, "neighborhood": "downtown"}
     response = httpx.post(f"{server.http}/api/projects/mindsdb/models/hr_http/predict", json={"data": [row, row]})

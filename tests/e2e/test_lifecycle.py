@@ -14,7 +14,7 @@ import httpx
 import pymysql
 import pytest
 from tests.conftest import RunningServer, start_server
-from tests.e2e.helpers import query, upload, wait_for_model
+from tests.e2e.helpers import assert_complete, query, upload, wait_for_model
 
 
 def test_keeps_models_files_and_projects_across_restart(tmp_path: Path, shared_data: Path) -> None:
@@ -24,7 +24,7 @@ def test_keeps_models_files_and_projects_across_restart(tmp_path: Path, shared_d
         query(server, "CREATE PROJECT kept")
         query(server, "CREATE MODEL kept.m FROM files (SELECT * FROM rentals LIMIT 600) PREDICT rental_price "
                       "USING time_budget = 2, mixers = ['Linear']")
-        assert wait_for_model(server, "m", project="kept")["STATUS"] == "complete"
+        assert_complete(wait_for_model(server, "m", project="kept"))
     finally:
         server.stop()
     server = start_server(tmp_path / "data")

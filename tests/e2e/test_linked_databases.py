@@ -14,7 +14,7 @@ import pymysql
 import pytest
 from tests.conftest import RunningServer, start_server
 from tests.databases import DatabaseServer, load_csv, mariadb_server, postgres_server  # noqa: F401
-from tests.e2e.helpers import mysql, query, upload, wait_for_model
+from tests.e2e.helpers import assert_complete, mysql, query, upload, wait_for_model
 
 
 def _link(server: RunningServer, name: str, engine: str, parameters: dict[str, Any]) -> None:
@@ -111,7 +111,7 @@ def test_train_from_postgres_predict_in_a_join_and_write_back(linked: RunningSer
                                                               postgres_server: DatabaseServer) -> None:  # noqa: F811
     query(linked, "CREATE MODEL mindsdb.pg_rentals FROM pg (SELECT * FROM test.home_rentals) "
                   "PREDICT rental_price USING time_budget = 5, mixers = ['Linear', 'LightGBM']")
-    assert wait_for_model(linked, "pg_rentals")["STATUS"] == "complete"
+    assert_complete(wait_for_model(linked, "pg_rentals"))
     rows = query(linked, "SELECT t.sqft, t.rental_price AS actual, m.rental_price AS predicted "
                          "FROM pg.test.home_rentals AS t JOIN mindsdb.pg_rentals AS m "
                          "WHERE t.neighborhood = 'downtown'")
@@ -134,7 +134,7 @@ def test_retrain_reads_the_source_again(linked: RunningServer, postgres_server: 
         con.execute("CREATE TABLE growing AS SELECT * FROM test.home_rentals LIMIT 300")
     query(linked, "CREATE MODEL mindsdb.growing FROM pg (SELECT * FROM growing) PREDICT rental_price "
                   "USING time_budget = 3, mixers = ['Linear']")
-    assert wait_for_model(linked, "growing")["STATUS"] == "complete"
+    assert_complete(wait_for_model(linked, "growing"))
     with postgres_server.connect() as con:
         con.execute("INSERT INTO growing SELECT * FROM test.home_rentals OFFSET 300 LIMIT 500")
     query(linked, "RETRAIN mindsdb.growing")

@@ -10,7 +10,7 @@ import pandas as pd
 import pymysql
 import pytest
 from tests.conftest import RunningServer
-from tests.e2e.helpers import mysql, query, upload, wait_for_model
+from tests.e2e.helpers import assert_complete, mysql, query, upload, wait_for_model
 
 
 def _split(frame: pd.DataFrame, tmp: Path, name: str) -> pd.DataFrame:
@@ -156,9 +156,9 @@ def test_classification_on_titanic(server: RunningServer, shared_data: Path,
 def test_versions_retrain_activate_and_drop(server: RunningServer, rentals: pd.DataFrame) -> None:
     query(server, "CREATE MODEL versioned FROM files (SELECT * FROM rentals_train LIMIT 800) PREDICT rental_price "
                   "USING time_budget = 3, mixers = ['Linear']")
-    assert wait_for_model(server, "versioned")["STATUS"] == "complete"
+    assert_complete(wait_for_model(server, "versioned"))
     query(server, "RETRAIN versioned USING time_budget = 3")
-    assert wait_for_model(server, "versioned")["STATUS"] == "complete"
+    assert_complete(wait_for_model(server, "versioned"))
     versions = query(server, "SELECT version, active FROM models WHERE name = 'versioned' ORDER BY version")
     assert [(v["VERSION"], bool(v["ACTIVE"])) for v in versions] == [(1, False), (2, True)]
     rows = query(server, "SELECT m.rental_price FROM files.rentals_test AS t JOIN mindsdb.versioned.1 AS m LIMIT 3")

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import RunningServer
-from tests.e2e.helpers import query, upload, wait_for_model
+from tests.e2e.helpers import assert_complete, query, upload, wait_for_model
 
 import augurdb
 
@@ -72,13 +72,13 @@ def test_a_model_keeps_its_rows_when_its_file_is_replaced(server: RunningServer,
     upload(server, "replaced_rentals", tmp_path / "train.csv")
     query(server, "CREATE MODEL replaced_m FROM files (SELECT sqft, location, rental_price FROM replaced_rentals) "
                   "PREDICT rental_price USING time_budget = 2, mixers = ['Linear']")
-    assert wait_for_model(server, "replaced_m")["STATUS"] == "complete"
+    assert_complete(wait_for_model(server, "replaced_m"))
     predict = "SELECT rental_price FROM mindsdb.replaced_m WHERE sqft = 700 AND location = 'good'"
     before = query(server, predict)
     assert put(server, "replaced_rentals", b"other\nx\n", replace="true").status_code == 200
     assert query(server, "SELECT * FROM files.replaced_rentals") == [{"other": "x"}]
     assert query(server, predict) == before
-    assert wait_for_model(server, "replaced_m")["STATUS"] == "complete"
+    assert_complete(wait_for_model(server, "replaced_m"))
 
 
 def test_load_command_refuses_a_name_in_use_unless_replace(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 import pymysql
 import pytest
 from tests.conftest import SHARED_DATA, RunningServer, start_server
-from tests.e2e.helpers import mysql, query, upload, wait_for_model
+from tests.e2e.helpers import assert_complete, mysql, query, upload, wait_for_model
 
 QUIRKS = ("code,answer,flag,truth,n,price,day,big\n"
           "01234,yes,Y,true,5,1.50,2020-01-02,12345678901234567890\n"
@@ -69,7 +69,7 @@ def test_a_yes_no_target_is_predicted_as_yes_no(server: RunningServer, tmp_path:
     upload(server, "bank", tmp_path / "bank.csv")
     query(server, "CREATE MODEL mindsdb.bank_model FROM files (SELECT * FROM bank) PREDICT y "
                   "USING time_budget = 10, mixers = ['Linear', 'LightGBM']")
-    assert wait_for_model(server, "bank_model")["STATUS"] == "complete"
+    assert_complete(wait_for_model(server, "bank_model"))
     with mysql(server) as con, con.cursor() as cur:
         cur.execute("SELECT t.y AS label, m.y AS predicted FROM files.bank AS t JOIN mindsdb.bank_model AS m "
                     "LIMIT 200")

@@ -57,6 +57,14 @@ def _state(pid: int) -> str | None:
         return None
 
 
+def _wait_until_gone(pids: list[int], failure: str, timeout: float = 15) -> None:
+    """Until no such processes exist (not even as zombies: their parent reaped them)."""
+    deadline = time.monotonic() + timeout
+    while any(_state(pid) is not None for pid in pids):
+        assert time.monotonic() < deadline, f"{failure}: {[_state(pid) for pid in pids]}"
+        time.sleep(0.1)
+
+
 def _start_training(server: RunningServer, shared_data: Path, name: str, budget: int = 8) -> None:
     query(server, f"CREATE MODEL {name} FROM files (SELECT * FROM rentals) PREDICT rental_price "
                   f"USING time_budget = {budget}")
@@ -124,10 +132,7 @@ def test_a_run_whose_worker_keeps_hanging_ends_in_error_with_the_reason(
         assert model["STATUS"] == "error"
         assert "each of its 2 workers stopped before it finished" in model["ERROR"] and "RETRAIN" in model["ERROR"]
         assert _catalog_row(data_dir, "SELECT * FROM jobs") is None
-        deadline = time.monotonic() + 15
-        while any(_state(pid) is not None for pid in hung):  # killed and reaped by the server
-            assert time.monotonic() < deadline, [_state(pid) for pid in hung]
-            time.sleep(0.1)
+        _wait_until_gone(hung, "the hung workers were not killed and reaped by the server")
     finally:
         server.stop()
 
@@ -167,10 +172,7 @@ def test_drop_model_while_training_stops_the_run_and_removes_its_files(
         _start_training(server, shared_data, "dropped", budget=60)
         worker = _wait_for_status(data_dir, "dropped", ("training",))["worker_pid"]
         query(server, "DROP MODEL dropped")
-        deadline = time.monotonic() + 15
-        while _state(worker) is not None:  # the server reaps its own worker
-            assert time.monotonic() < deadline, "the dropped model's worker kept running"
-            time.sleep(0.1)
+        _wait_until_gone([worker], "the dropped model's worker kept running")
         assert _catalog_row(data_dir, "SELECT * FROM jobs") is None
         assert not list((data_dir / "staging").iterdir()) and not list((data_dir / "training").iterdir())
         assert query(server, "SELECT 1 AS ok") == [{"ok": 1}]

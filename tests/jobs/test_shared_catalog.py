@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from tests.conftest import RunningServer, start_server
+from tests.conftest import RunningServer, free_port, start_server
 from tests.databases import DatabaseServer, postgres_server  # noqa: F401
 from tests.e2e.helpers import query, upload, wait_for_model
 from tests.jobs.catalogs import postgres_catalog_url
@@ -65,3 +67,13 @@ def test_two_servers_share_projects_models_integrations_and_the_queue(
         for name in names:
             answer = query(server, f"SELECT rental_price FROM {name} WHERE sqft = 800 AND location = 'good'")
             assert answer and answer[0]["rental_price"] > 0
+
+
+@pytest.mark.parametrize("command", [["sql", "SELECT 1"], ["serve", "--mysql-port", "0", "--http-port", "0"]])
+def test_a_catalog_that_cannot_be_reached_is_one_line_without_its_password(tmp_path: Path, command: list[str]) -> None:
+    url = f"postgresql://augur:hunter2secret@127.0.0.1:{free_port()}/catalog"
+    done = subprocess.run([sys.executable, "-m", "augurdb.cli", *command, "--data-dir", str(tmp_path / "d"),
+                           "--catalog", url], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Cannot open the catalog at postgresql://augur:******@127.0.0.1" in done.stderr
+    assert "hunter2secret" not in done.stderr + done.stdout and "Traceback" not in done.stderr

@@ -11,6 +11,7 @@ import socket
 import uvicorn
 
 from augurdb.config import Settings
+from augurdb.errors import CatalogError
 from augurdb.instance import Instance
 from augurdb.server.http.app import create_app
 from augurdb.server.mysql import MySQLServer
@@ -42,7 +43,11 @@ async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; a port that cannot be listened on ends it with one line (SystemExit)."""
     settings.check_safe_to_serve()
     http_socket = _listen(settings.host, settings.http_port, "HTTP", "--http-port")
-    instance = Instance(settings)
+    try:
+        instance = Instance(settings)
+    except CatalogError as error:  # a PostgreSQL catalog that is down, a catalog from a newer release
+        http_socket.close()
+        raise SystemExit(f"augurdb: {error.message}") from None
     tls = server_context(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.ssl else None
     mysql = MySQLServer(lambda user: instance.session(user=user), host=settings.host, port=settings.mysql_port,
                         user=settings.user, password=settings.password, tls=tls)
