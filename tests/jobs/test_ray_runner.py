@@ -61,7 +61,8 @@ def ray_cluster() -> Iterator[str]:
 def ray_server(ray_cluster: str, tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[RunningServer]:
     root = tmp_path_factory.mktemp("ray-server")
     # Model JOINs over files of 1,000 rows or more go to Ray Data (the default is 1,000,000).
-    server = start_server(root / "data", "--ray-address", ray_cluster,
+    # Two workers on a 2-CPU cluster: Ray Data must still find a CPU for its own tasks.
+    server = start_server(root / "data", "--ray-address", ray_cluster, "--training-workers", "2",
                           env={**RAY_ENV, "AUGURDB_JOB_LEASE_SECONDS": "3", "AUGURDB_RAY_BATCH_MIN_ROWS": "1000"})
     upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
     ids = root / "ids.csv"

@@ -70,7 +70,9 @@ def ray_predicted_batches(session: Session, plan: Plan, path: str) -> Iterator[d
     record = predict.model
     dataset = ray.data.read_parquet(path).map_batches(
         _PartitionPredictor, batch_format="pyarrow", batch_size=None, zero_copy_batch=True,
-        concurrency=max(session.instance.settings.training_workers, 1), num_cpus=1,
+        # An autoscaling pool from one worker: a fixed pool holding every CPU would starve Ray Data's
+        # own file-listing task on a small cluster.
+        concurrency=(1, max(session.instance.settings.training_workers, 1)), num_cpus=1,
         fn_constructor_kwargs={"engine": record.engine,
                                "model_dir": str(session.instance.artifacts.model_dir(record.id or 0)),
                                "options": record.training_options.get("using", {}),
