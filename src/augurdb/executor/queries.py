@@ -50,6 +50,20 @@ def run_query(session: Session, statement: exp.Expr) -> pa.Table:
     return run_plan(session, snapshot, plan_query(snapshot, statement))
 
 
+def query_batches(session: Session, statement: exp.Expr, *, writing_to: str | None = None) -> pa.RecordBatchReader:
+    """Answer a query as a stream of batches: a model JOIN that streams is never held whole (on
+    Ray, it runs on Ray Data). A query that reads the database `writing_to` is answered whole
+    first, so that the write never races its own reads on that database."""
+    statement = name_columns_as_mysql(rewrite_client_probes(session, statement))
+    if _is_constant_select(statement):
+        return session.local_sql(to_duckdb(statement)).to_reader()
+    snapshot = Snapshot.take(session)
+    plan = plan_query(snapshot, statement)
+    reads_target = any(isinstance(s, RemoteScan) and s.database == writing_to for s in plan.steps)
+    stream = None if reads_target else stream_plan(session, snapshot, plan)
+    return stream if stream is not None else run_plan(session, snapshot, plan).to_reader()
+
+
 @run_statement.register(exp.Describe)
 def _describe_or_explain(statement: exp.Describe, session: Session) -> Result:
     """EXPLAIN <select> shows the plan; DESCRIBE <table or model> its columns or model facts."""

@@ -1,12 +1,16 @@
 """Writing query results back: CREATE TABLE db.t (SELECT ...) and INSERT INTO db.t (SELECT ...).
 
-The rows (predictions included) are computed first, then handed to the target as a stream
-of batches that lands in one transaction: a failure part way leaves the target as it was.
+The rows (predictions included) reach the target as a stream of batches that lands in one
+transaction: a failure part way leaves the target as it was. A model JOIN that streams is
+predicted batch by batch as the target takes it (on Ray Data when the server is on Ray), so a
+table of any size can be scored into another; a query that reads the target's own database is
+answered whole before the write begins.
 Targets are linked databases (their write()) and uploaded files.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -15,7 +19,7 @@ from sqlglot import exp
 from augurdb.errors import NotSupported, WrongArguments
 from augurdb.executor import system_tables as st
 from augurdb.executor.dispatch import run_statement
-from augurdb.executor.queries import run_query
+from augurdb.executor.queries import query_batches
 from augurdb.integrations.data.base import TableName, WriteMode
 from augurdb.result import Result
 
@@ -33,7 +37,8 @@ def _create_table(statement: exp.Create, session: Session) -> Result:
         raise NotSupported(f"CREATE {kind} is not supported: CREATE TABLE db.name (SELECT ...) "
                            "writes a query's rows into a linked database or files")
     mode: WriteMode = "replace" if statement.args.get("replace") else "create"
-    return _write(session, statement.this, _rows(session, statement.args["expression"]), mode,
+    target = statement.this
+    return _write(session, target, _rows(session, statement.args["expression"], target), mode,
                   if_not_exists=bool(statement.args.get("exists")))
 
 
@@ -44,29 +49,45 @@ def _insert(statement: exp.Insert, session: Session) -> Result:
     if isinstance(target, exp.Schema):  # INSERT INTO t (a, b) SELECT ...
         names = [c.name for c in target.expressions]
         target = target.this
-    rows = _rows(session, statement.args["expression"])
+    rows = _rows(session, statement.args["expression"], target)
     if names is not None:
-        if len(names) != rows.num_columns:
+        if len(names) != len(rows.schema):
             raise WrongArguments("Column count doesn't match value count", code=1136, sqlstate="21S01")
-        rows = rows.rename_columns(names)
+        rows = _renamed(rows, names)
     return _write(session, target, rows, "append", by_name=names is not None)
 
 
-def _rows(session: Session, source: exp.Expr) -> pa.Table:
+def _rows(session: Session, source: exp.Expr, target: exp.Expr) -> pa.RecordBatchReader:
     query = source.this if isinstance(source, exp.Subquery) else source
     if isinstance(query, exp.Values):
         query = exp.select("*").from_(query.copy())
     if not isinstance(query, exp.Query):
         raise NotSupported("INSERT and CREATE TABLE take a SELECT or VALUES")
-    return run_query(session, query)
+    database = st.resolve_database(session, target.catalog or target.db or session.database) \
+        if isinstance(target, exp.Table) else None
+    return _rebatched(query_batches(session, query, writing_to=database))
 
 
-def _write(session: Session, target: exp.Expr, rows: pa.Table, mode: WriteMode, *,
+def _rebatched(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """Batches of at most WRITE_BATCH_ROWS rows."""
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            for start in range(0, batch.num_rows, WRITE_BATCH_ROWS):
+                yield batch.slice(start, WRITE_BATCH_ROWS)
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def _renamed(reader: pa.RecordBatchReader, names: list[str]) -> pa.RecordBatchReader:
+    schema = pa.schema([field.with_name(name) for field, name in zip(reader.schema, names, strict=True)])
+    return pa.RecordBatchReader.from_batches(
+        schema, (pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in reader))
+
+
+def _write(session: Session, target: exp.Expr, reader: pa.RecordBatchReader, mode: WriteMode, *,
            if_not_exists: bool = False, by_name: bool = False) -> Result:
     if not isinstance(target, exp.Table):
         raise NotSupported("Name the table to write as db.table")
     database = st.resolve_database(session, target.catalog or target.db or session.database)
-    reader = pa.RecordBatchReader.from_batches(rows.schema, rows.to_batches(max_chunksize=WRITE_BATCH_ROWS))
     if database == st.FILES:
         exists = target.name.lower() in {t.lower() for t in session.instance.files.tables()}
         if if_not_exists and exists:
