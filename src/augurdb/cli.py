@@ -72,9 +72,28 @@ def main(argv: list[str] | None = None) -> int:
                                      training_workers=args.training_workers, **_store_flags(args))
         from augurdb.server.runner import serve as run_server
 
+        _mask_password_in_process_title()
         asyncio.run(run_server(settings))
         return 0
     return _run_local(args)
+
+
+def _mask_password_in_process_title() -> None:
+    """`ps` shows every process's arguments to every user: a password given as `--password`
+    is replaced by ****** there (AUGURDB_PASSWORD is not shown at all)."""
+    args, masked, hide_next = sys.argv, [], False
+    for arg in args:
+        if hide_next:
+            arg, hide_next = "******", False
+        elif arg == "--password":
+            hide_next = True
+        elif arg.startswith("--password="):
+            arg = "--password=******"
+        masked.append(arg)
+    if masked != args:
+        import setproctitle
+
+        setproctitle.setproctitle(" ".join(["augurdb", *masked[1:]]))
 
 
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:

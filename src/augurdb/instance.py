@@ -25,6 +25,7 @@ from augurdb.jobs.artifacts import ArtifactStore
 from augurdb.jobs.ownership import LockFileOwnership, Ownership, SharedOwnership
 from augurdb.jobs.runners import JobRunner, LocalRunner
 from augurdb.jobs.training import TrainingJobs
+from augurdb.server.login_throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from augurdb.session import Session
@@ -100,6 +101,7 @@ class Instance:
         self.models = ModelCache(self.artifacts)
         self.plan_cache = PlanCache()
         self.processes = ProcessList()
+        self.login_throttle = LoginThrottle()  # one per server: MySQL and HTTP logins count together
         self.sources = Sources()
         self.jobs = TrainingJobs(self.catalog, self.artifacts, _runner(settings), self._ownership(),
                                  workers=settings.training_workers, lease_seconds=settings.job_lease_seconds,

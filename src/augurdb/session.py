@@ -41,11 +41,13 @@ class Session:
         self.user_variables: dict[str, Any] = {}
         self.warnings: list[tuple[str, int, str]] = []
         self.connection_id = 0  # set by attach(): the MySQL connection this session serves
+        self.tls: tuple[str, str] | None = None  # (protocol version, cipher) of a TLS connection
         self.interrupt = Interrupt()
 
-    def attach(self, connection_id: int, host: str, close: Callable[[], None]) -> None:
+    def attach(self, connection_id: int, host: str, close: Callable[[], None],
+               tls: tuple[str, str] | None = None) -> None:
         """List this session's connection (SHOW PROCESSLIST) so that KILL can reach it."""
-        self.connection_id = connection_id
+        self.connection_id, self.tls = connection_id, tls
         self.instance.processes.add(Process(connection_id, self.user, host, self, close))
 
     def execute(self, sql: str) -> Result:

@@ -142,3 +142,26 @@ def test_sigterm_lets_a_statement_in_flight_finish_then_stops(tmp_path: Path) ->
             cur.execute("SELECT 1")
     with pytest.raises(pymysql.err.OperationalError):  # and nothing listens any more
         pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur", connect_timeout=2)
+
+
+def test_repeated_failed_logins_are_slowed_on_both_protocols(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", "--user", "alice", "--password", "s3cret")
+    try:
+        for _ in range(4):
+            with pytest.raises(pymysql.err.OperationalError) as error:
+                pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="alice", password="guess")
+            assert error.value.args[0] == 1045
+        assert "login from 127.0.0.1 delayed 1 s: 3 failed logins in a row" in server.log.read_text()
+        pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="alice", password="s3cret").close()
+        url = f"{server.http}/api/sql/query"
+        for _ in range(3):  # the right password cleared the count: three free guesses again, over HTTP
+            assert httpx.post(url, json={"query": "SELECT 1"}, auth=("alice", "guess")).status_code == 401
+        answer = httpx.post(url, json={"query": "SELECT 1"}, auth=("alice", "s3cret"), timeout=30)
+        assert answer.json()["data"] == [[1]]
+        assert server.log.read_text().count("delayed 1 s: 3 failed logins in a row") == 2
+        assert "s3cret" not in server.log.read_text() and "guess" not in server.log.read_text()
+        # `ps` shows the server's arguments to every user: the password is masked there.
+        title = Path(f"/proc/{server.process.pid}/cmdline").read_bytes()
+        assert b"s3cret" not in title and b"--password ******" in title.replace(b"\0", b" ")
+    finally:
+        server.stop()

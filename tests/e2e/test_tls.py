@@ -37,6 +37,9 @@ def test_clients_connect_over_tls_with_the_self_signed_pair(server: RunningServe
     with con.cursor() as cur:
         cur.execute("SELECT REPEAT('x', 200000) AS big")  # several TLS records
         assert len(cur.fetchone()[0]) == 200000
+        cur.execute("SHOW STATUS LIKE 'Ssl_%'")  # how a client checks it is encrypted
+        status = dict(cur.fetchall())
+        assert status == {"Ssl_version": con._sock.version(), "Ssl_cipher": con._sock.cipher()[0]}
     con.close()
 
     connector = mysql.connector.connect(host="127.0.0.1", port=server.mysql_port, user=server.user, use_pure=True)
@@ -51,10 +54,13 @@ def test_clients_connect_over_tls_with_the_self_signed_pair(server: RunningServe
                          capture_output=True, text=True, timeout=60)
     assert cli.stdout.strip() == "3", cli.stderr
 
-    plain = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user=server.user)  # TLS stays optional
+    # TLS stays optional (pymysql would use it unasked: it prefers TLS when the server offers it)
+    plain = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user=server.user, ssl_disabled=True)
     with plain.cursor() as cur:
         cur.execute("SELECT 4")
         assert cur.fetchone() == (4,)
+        cur.execute("SHOW STATUS LIKE 'Ssl_cipher'")
+        assert cur.fetchall() == (("Ssl_cipher", ""),)
     plain.close()
 
 

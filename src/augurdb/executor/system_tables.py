@@ -347,9 +347,10 @@ def collations_table() -> pa.Table:
 
 def status_table(session: Session) -> pa.Table:
     uptime = int(time.time() - session.instance.started_at)
+    version, cipher = session.tls or ("", "")  # what MySQL shows for this connection
     rows = [{"Variable_name": "Uptime", "Value": str(uptime)},
-            {"Variable_name": "Threads_connected", "Value": "1"},
-            {"Variable_name": "Ssl_version", "Value": ""},
-            {"Variable_name": "Ssl_cipher", "Value": ""},
+            {"Variable_name": "Threads_connected", "Value": str(max(len(session.instance.processes.all()), 1))},
+            {"Variable_name": "Ssl_version", "Value": version},
+            {"Variable_name": "Ssl_cipher", "Value": cipher},
             {"Variable_name": "Questions", "Value": "0"}]
     return table(rows, [("Variable_name", pa.string()), ("Value", pa.string())])

@@ -50,7 +50,8 @@ async def serve(settings: Settings) -> None:
         raise SystemExit(f"augurdb: {error.message}") from None
     tls = server_context(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.ssl else None
     mysql = MySQLServer(lambda user: instance.session(user=user), host=settings.host, port=settings.mysql_port,
-                        user=settings.user, password=settings.password, tls=tls)
+                        user=settings.user, password=settings.password, tls=tls,
+                        throttle=instance.login_throttle)
     try:
         await mysql.start()
     except OSError as error:

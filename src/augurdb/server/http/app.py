@@ -5,6 +5,7 @@ OpenAPI documentation is served at /docs (Swagger UI, no internet needed) and /o
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import shutil
@@ -62,8 +63,16 @@ def create_app(instance: Instance) -> FastAPI:
     @app.middleware("http")
     async def authenticate(request: Request, call_next: Any) -> Any:
         if settings.auth_required and request.url.path.startswith("/api/") and \
-                request.url.path not in ("/api/util/ping",) and not _authorized(request, settings):
-            return error_response(AccessDenied("Access denied: HTTP basic authentication required"))
+                request.url.path not in ("/api/util/ping",):
+            throttle, host = instance.login_throttle, request.client.host if request.client else "unknown"
+            delay = throttle.delay_for(host)
+            if delay:
+                await asyncio.sleep(delay)
+            if not _authorized(request, settings):
+                if _basic_credentials(request) is not None:  # a wrong guess; no header at all is none
+                    throttle.failed(host)
+                return error_response(AccessDenied("Access denied: HTTP basic authentication required"))
+            throttle.succeeded(host)
         return await call_next(request)
 
     @app.get("/api/status", tags=["server"])

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from augurdb.errors import AugurError
 from augurdb.result import Result
+from augurdb.server.login_throttle import LoginThrottle
 from augurdb.server.mysql import auth
 from augurdb.server.mysql.columns import ColumnSpec, column_definition
 from augurdb.server.mysql.constants import (
@@ -72,6 +73,7 @@ class ServerSettings:
     tls: ssl.SSLContext | None = None  # offered to clients when set
     # Set when the server stops: a statement in flight finishes, then its connection closes.
     draining: threading.Event = field(default_factory=threading.Event)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)  # shared with HTTP by the server
 
 
 def quote_identifier(name: str) -> str:
@@ -172,6 +174,11 @@ class Connection:
         password_ok = settings.password is None or auth.check_password(plugin, settings.password, scramble, token)
         if user_ok and password_ok and settings.password and plugin == auth.CACHING_SHA2_PASSWORD:
             stream.write(auth.FAST_AUTH_SUCCESS)
+        if settings.password is not None:
+            delay = settings.throttle.delay_for(self.peer)
+            if delay:
+                await asyncio.sleep(delay)
+            (settings.throttle.succeeded if user_ok and password_ok else settings.throttle.failed)(self.peer)
         if not (user_ok and password_ok):
             using = "YES" if token else "NO"
             stream.write(err_packet(ErrorCode.ACCESS_DENIED, "28000",
@@ -185,7 +192,7 @@ class Connection:
             def close_from_any_thread() -> None:  # KILL CONNECTION comes from another connection's worker
                 loop.call_soon_threadsafe(self.stream.writer.close)
 
-            self.session.attach(self.connection_id, self.peer, close_from_any_thread)
+            self.session.attach(self.connection_id, self.peer, close_from_any_thread, self._tls_in_use())
             if response.database:
                 await self.offload(partial(self.session.execute, f"USE {quote_identifier(response.database)}"))
         except Exception as exc:
@@ -195,6 +202,11 @@ class Connection:
         stream.write(ok_packet())
         await stream.flush()
         return True
+
+    def _tls_in_use(self) -> tuple[str, str] | None:
+        """The TLS version and cipher of this connection (SHOW STATUS LIKE 'Ssl_%'), None in plain text."""
+        tls = self.stream.writer.get_extra_info("ssl_object") if self.secure else None
+        return (tls.version() or "", tls.cipher()[0]) if tls is not None and tls.cipher() else None
 
     # ---- command phase --------------------------------------------------------------------
 

@@ -22,8 +22,10 @@ class SqlSession(Protocol):
         """Run one statement; raise `AugurError` for client errors (anything else is internal)."""
         ...
 
-    def attach(self, connection_id: int, host: str, close: Callable[[], None]) -> None:
-        """The connection this session serves: listed in SHOW PROCESSLIST; `close` ends it (KILL)."""
+    def attach(self, connection_id: int, host: str, close: Callable[[], None],
+               tls: tuple[str, str] | None = None) -> None:
+        """The connection this session serves: listed in SHOW PROCESSLIST; `close` ends it (KILL);
+        `tls` is its (TLS version, cipher) when encrypted (SHOW STATUS LIKE 'Ssl_%')."""
         ...
 
     def close(self) -> None:

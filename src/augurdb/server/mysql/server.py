@@ -9,6 +9,7 @@ import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from augurdb.server.login_throttle import LoginThrottle
 from augurdb.server.mysql.connection import Connection, ServerSettings
 from augurdb.server.mysql.contract import SessionFactory
 from augurdb.server.mysql.packets import PacketStream
@@ -39,6 +40,7 @@ class MySQLServer:
         max_workers: int = 8,
         max_allowed_packet: int = DEFAULT_MAX_ALLOWED_PACKET,
         tls: ssl.SSLContext | None = None,
+        throttle: LoginThrottle | None = None,
     ):
         self.host = host
         self.port = port
@@ -52,6 +54,7 @@ class MySQLServer:
             max_packet=max_allowed_packet,
             started=time.monotonic(),
             tls=tls,
+            throttle=throttle or LoginThrottle(),
         )
         self._server: asyncio.Server | None = None
         self._connection_ids = itertools.count(1)
