@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
@@ -26,6 +26,7 @@ class Result:
         self.affected_rows = affected_rows
         self.info = info
         self.warnings: list[tuple[str, int, str]] = list(warnings or [])
+        self._at_stream_end: list[Callable[[], None]] = []
 
     @classmethod
     def ok(cls, affected_rows: int = 0, info: str = "") -> Result:
@@ -38,6 +39,19 @@ class Result:
     @classmethod
     def streamed(cls, stream: pa.RecordBatchReader) -> Result:
         return cls(stream=stream)
+
+    def at_stream_end(self, end: Callable[[], None]) -> bool:
+        """Run `end` once a streamed result has been read (or its reading stopped): the statement
+        lasts until its last batch is sent. False, and nothing kept, when the rows are not a stream."""
+        if self._stream is None:
+            return False
+        self._at_stream_end.append(end)
+        return True
+
+    def _stream_ended(self) -> None:
+        ends, self._at_stream_end = self._at_stream_end, []
+        for end in ends:
+            end()
 
     @property
     def small_table(self) -> pa.Table | None:
@@ -60,13 +74,19 @@ class Result:
     def table(self) -> pa.Table | None:
         """All rows at once (a stream is read to its end, once)."""
         if self._stream is not None:
-            self._table, self._stream = self._stream.read_all(), None
+            try:
+                self._table, self._stream = self._stream.read_all(), None
+            finally:
+                self._stream_ended()
         return self._table
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The rows in batches, without reading a stream whole."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            yield from stream
+            try:
+                yield from stream
+            finally:
+                self._stream_ended()
         elif self._table is not None:
             yield from self._table.to_batches()

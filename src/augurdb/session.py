@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -51,9 +52,11 @@ class Session:
         self.instance.processes.add(Process(connection_id, self.user, host, self, close))
 
     def execute(self, sql: str) -> Result:
-        """Run one or more statements; the answer is the last one's."""
+        """Run one or more statements; the answer is the last one's. A streamed answer keeps
+        the statement in the process list, and under its time limit, until its last batch is sent."""
         self.interrupt.clear()
-        with self.instance.processes.running(self, sql):
+        with ExitStack() as running:
+            running.enter_context(self.instance.processes.running(self, sql))
             with self.interrupt.statement(timeout_ms(self, _A_SELECT)):
                 prepared = self._guarded(sql, lambda: self.instance.plan_cache.execute(self, sql))
             if prepared is not None:  # a one-row prediction of a shape planned before
@@ -64,8 +67,10 @@ class Session:
                 raise ParseError("Query was empty", code=1065)
             result = Result.ok()
             for statement in statements:
-                with self.interrupt.statement(timeout_ms(self, statement)):
+                with self.interrupt.statement(timeout_ms(self, statement)) as outlive:
                     result = self._guarded(sql, lambda: run_statement(statement, self))  # noqa: B023 (called at once)
+                    if statement is statements[-1] and result.at_stream_end(outlive()):
+                        result.at_stream_end(running.pop_all().close)
         if not _is_show_warnings(statements[-1]):
             self.warnings = list(result.warnings)
         return result

@@ -106,3 +106,51 @@ def test_max_execution_time_stops_a_select(server: RunningServer, tmp_path: Path
         assert _rows(con, "SELECT COUNT(*) AS n FROM files.numbers") == [{"n": 1000}]
         _rows(con, "SET max_execution_time = 0")
         assert _rows(con, "SELECT @@max_execution_time AS t") == [{"t": 0}]
+
+
+@pytest.fixture(scope="module")
+def streaming_model(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    csv = tmp_path_factory.mktemp("streaming") / "xy.csv"
+    csv.write_text("x,y\n" + "\n".join(f"{(i * 7919) % 51},{(i * 104729) % 1000 / 1000}" for i in range(1000)) + "\n")
+    upload(server, "xy", csv)
+    with mysql(server) as con:
+        _rows(con, "CREATE MODEL streamer FROM files (SELECT * FROM xy) PREDICT y "
+                   "USING time_budget = 2, mixers = ['Linear'], join_learn_process = true")
+    return "streamer"
+
+
+# A model JOIN over a 10^9-row cross product: it streams (rows reach the client as they are
+# predicted) for far longer than any test waits.
+STREAMED = ("SELECT m.y FROM (SELECT a.n + b.n + c.n AS x FROM files.numbers AS a, files.numbers AS b, "
+            "files.numbers AS c) AS t JOIN streamer AS m ON t.x = m.x")
+
+
+def test_a_streamed_answer_stays_in_the_processlist_and_kill_stops_it(
+        server: RunningServer, streaming_model: str) -> None:
+    with mysql(server) as admin, mysql(server) as con:
+        connection_id = _rows(con, "SELECT CONNECTION_ID() AS id")[0]["id"]
+        with con.cursor(pymysql.cursors.SSCursor) as cur:  # unbuffered: rows are read as they come
+            cur.execute(STREAMED)
+            assert cur.fetchone() is not None  # the statement has returned its first rows
+            process = _wait_until_running(admin, connection_id)
+            assert process["Info"] == STREAMED
+            _rows(admin, f"KILL QUERY {connection_id}")
+            with pytest.raises(pymysql.err.OperationalError) as stopped:
+                cur.fetchall()
+            assert stopped.value.args[0] == 1317
+    with mysql(server) as con:
+        assert _rows(con, "SELECT 1 AS ok") == [{"ok": 1}]
+
+
+def test_max_execution_time_covers_a_streamed_answer_to_its_last_batch(
+        server: RunningServer, streaming_model: str) -> None:
+    with mysql(server) as con:
+        _rows(con, "SET SESSION max_execution_time = 1500")
+        with con.cursor(pymysql.cursors.SSCursor) as cur:
+            cur.execute(STREAMED)
+            assert cur.fetchone() is not None  # streaming: the statement returned before the limit
+            with pytest.raises(pymysql.err.OperationalError) as stopped:
+                cur.fetchall()
+            assert stopped.value.args[0] == 3024
+        _rows(con, "SET max_execution_time = 0")
+        assert _rows(con, "SELECT 1 AS ok") == [{"ok": 1}]

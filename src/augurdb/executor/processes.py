@@ -78,21 +78,30 @@ class Interrupt:
             self._reason = None
 
     @contextmanager
-    def statement(self, timeout_ms: int) -> Iterator[None]:
-        """While one statement runs: its time limit (0: none), and its stop told as MySQL tells it."""
+    def statement(self, timeout_ms: int) -> Iterator[Callable[[], Callable[[], None]]]:
+        """While one statement runs: its time limit (0: none), and its stop told as MySQL tells it.
+        Yields `outlive()`: a statement whose rows stream calls it to keep its time limit running
+        after it returns, and gets the function that ends the limit when the last batch is sent."""
         timer = None
         if timeout_ms > 0:
             timer = threading.Timer(timeout_ms / 1000, self.stop, [QueryTimedOut(
                 "Query execution was interrupted, maximum statement execution time exceeded")])
             timer.daemon = True
             timer.start()
+        outlived = False
+
+        def outlive() -> Callable[[], None]:
+            nonlocal outlived
+            outlived = True
+            return timer.cancel if timer is not None else _nothing
+
         try:
-            yield
+            yield outlive
         except (duckdb.InterruptException, QueryInterrupted):
             self.check()  # the stop's own reason: a time limit, or KILL QUERY
             raise QueryInterrupted("Query execution was interrupted") from None
         finally:
-            if timer is not None:
+            if timer is not None and not outlived:
                 timer.cancel()
         # The flag stays set after the statement returns: a streamed result still being sent
         # stops at its next batch when KILL QUERY comes then.
@@ -122,6 +131,10 @@ class Process:
     connected: float = field(default_factory=time.time)
     info: str | None = None  # the running statement
     since: float = field(default_factory=time.time)
+
+
+def _nothing() -> None:
+    """No time limit to end."""
 
 
 class ProcessList:

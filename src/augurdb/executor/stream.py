@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from augurdb.errors import AugurError, InternalError
 from augurdb.executor.predict import run_predict
+from augurdb.executor.processes import QueryInterrupted
 from augurdb.executor.ray_batch import ray_parquet_path, ray_predicted_batches
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, Plan, PredictStep, RemoteScan
@@ -162,6 +163,9 @@ def _answer(session: Session, query: exp.Expr, relations: Iterator[dict[str, pa.
             yield from parts or [pa.RecordBatch.from_pylist([], schema=answer.schema)]
     except AugurError:
         raise
+    except duckdb.InterruptException:  # KILL QUERY or max_execution_time, while DuckDB read a batch
+        session.interrupt.check()
+        raise QueryInterrupted("Query execution was interrupted") from None
     except Exception as error:  # our bug, found while streaming: report it like Session.execute does
         log.exception("streaming a model JOIN failed")
         raise InternalError(f"Internal error: {type(error).__name__}: {error}") from error
