@@ -1,12 +1,14 @@
 """Many clients predicting single rows at once, against one `augurdb serve`.
 
-    .venv/bin/python bench/concurrency.py [--clients 20] [--seconds 10] [--out docs/benchmarks.md]
+    .venv/bin/python bench/concurrency.py [--clients 20] [--seconds 10] [--processes 1 2] [--out docs/benchmarks.md]
 
 Trains a home_rentals model, then runs `--clients` MySQL connections (pymysql, spread over 4
 client processes so the clients' own Python does not serialise them) that each send one-row
 `SELECT rental_price, rental_price_confidence FROM m WHERE ...` with varying values for
 `--seconds`. Reports the predictions per second of all clients together and the latency
-percentiles, beside the same clients sending `SELECT 1`, in the same run.
+percentiles, beside the same clients sending `SELECT 1`, in the same run. Each figure is measured
+against a server of each `--processes` count in turn (`augurdb serve --processes N`), on the same
+data directory and model.
 """
 
 from __future__ import annotations
@@ -85,10 +87,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--out", type=Path, help="write the results section into this markdown file")
     args = parser.parse_args()
+    lines = [f"{args.clients} clients at once for {args.seconds:.0f} s each run (pymysql, {PROCESSES} client "
+             "processes), a home_rentals model (AutoML, 20 s budget), `augurdb serve --processes N` on the same "
+             "data directory for each N.", "",
+             "| server processes | statement | total per second | p50 ms | p99 ms |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp) / "data")
+        data_dir = Path(tmp) / "data"
+        server = start_server(data_dir)
         try:
             upload(server, "rentals", SHARED_DATA / "home_rentals" / "home_rentals.csv")
             con = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur", database="mindsdb",
@@ -97,19 +105,20 @@ def main() -> None:
                 cur.execute("CREATE MODEL mindsdb.rentals FROM files (SELECT * FROM rentals) PREDICT rental_price "
                             "USING time_budget = 20")
             assert wait_for_model(server, "rentals")["STATUS"] == "complete"
-            with con.cursor() as cur:
-                cur.execute(_one_row(0))  # loads the model
             con.close()
-            lines = [f"{args.clients} clients at once for {args.seconds:.0f} s each run (pymysql, {PROCESSES} client "
-                     "processes), one `augurdb serve`, a home_rentals model (AutoML, 20 s budget).", "",
-                     "| statement | total per second | p50 ms | p99 ms |", "|---|---|---|---|"]
-            for kind, label in (("select1", "`SELECT 1`"), ("predict", "one-row prediction with confidence")):
-                rate, latencies = run_clients(server.mysql_port, args.clients, args.seconds, kind)
-                lines.append(f"| {label} | {rate:,.0f} | {statistics.median(latencies):.1f} | "
-                             f"{percentile(latencies, .99):.1f} |")
-                print(lines[-1], flush=True)
         finally:
             server.stop()
+        for processes in args.processes:
+            server = start_server(data_dir, "--processes", str(processes))
+            try:
+                run_clients(server.mysql_port, args.clients, 2.0, "predict")  # every process loads the model
+                for kind, label in (("select1", "`SELECT 1`"), ("predict", "one-row prediction with confidence")):
+                    rate, latencies = run_clients(server.mysql_port, args.clients, args.seconds, kind)
+                    lines.append(f"| {processes} | {label} | {rate:,.0f} | {statistics.median(latencies):.1f} | "
+                                 f"{percentile(latencies, .99):.1f} |")
+                    print(lines[-1], flush=True)
+            finally:
+                server.stop()
     report = "\n".join(lines)
     print(report)
     if args.out:

@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--ssl-key", help="its private key (PEM) (AUGURDB_SSL_KEY)")
     serve.add_argument("--ray-address", help="train on this Ray cluster, e.g. 127.0.0.1:6379 (AUGURDB_RAY_ADDRESS; "
                                              "default: local worker processes)")
+    serve.add_argument("--processes", type=int, help="server processes sharing the ports, about one core each "
+                                                     "(default 1; AUGURDB_PROCESSES)")
     serve.add_argument("--training-workers", type=int, help="training runs at once from this server "
                                                             "(default 1; AUGURDB_TRAINING_WORKERS)")
 
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(host=args.host, mysql_port=args.mysql_port,
                                      http_port=args.http_port, user=args.user, password=args.password,
                                      ssl_cert=args.ssl_cert, ssl_key=args.ssl_key, ray_address=args.ray_address,
-                                     training_workers=args.training_workers, **_store_flags(args))
+                                     training_workers=args.training_workers, processes=args.processes,
+                                     **_store_flags(args))
         from augurdb.server.runner import serve as run_server
 
         _mask_password_in_process_title()

@@ -20,6 +20,8 @@ class Settings:
     user: str | None = None
     password: str | None = None
     training_workers: int = 1
+    # Server processes sharing the two ports (server/process_group.py): about one core each.
+    processes: int = 1
     # The catalog: a SQLite file (default <data_dir>/catalog.sqlite) or a postgresql:// URL that
     # several servers share (they must then share artifact_dir and secret_key too).
     catalog: str | None = None
@@ -55,7 +57,7 @@ class Settings:
         for name in ("ssl", "http_tls"):
             if isinstance(values.get(name), str):
                 values[name] = str(values[name]).strip().lower() not in ("0", "false", "no", "off")
-        for name in ("mysql_port", "http_port", "training_workers", "ray_batch_min_rows"):
+        for name in ("mysql_port", "http_port", "training_workers", "ray_batch_min_rows", "processes"):
             if name in values:
                 values[name] = int(str(values[name]))
         if "job_lease_seconds" in values:

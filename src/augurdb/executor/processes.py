@@ -204,6 +204,12 @@ def _kill(statement: exp.Kill, session: Session) -> Result:
         raise AugurError("KILL takes a connection id (see SHOW PROCESSLIST)", code=1064, sqlstate="42000") from None
     target = session.instance.processes.get(target_id)
     if target is None:
+        from augurdb.server.process_group import process_index, serving_process
+
+        if serving_process(target_id) != process_index():
+            raise AugurError(f"Unknown thread id: {target_id}: that connection is served by another process of "
+                             "this server (--processes); KILL reaches the connections of its own process",
+                             code=1094)
         raise AugurError(f"Unknown thread id: {target_id}", code=1094)  # ER_NO_SUCH_THREAD
     kind = statement.args.get("kind")
     target.session.interrupt.stop(QueryInterrupted("Query execution was interrupted"))

@@ -15,6 +15,7 @@ from augurdb.errors import CatalogError
 from augurdb.instance import Instance
 from augurdb.server.http.app import create_app
 from augurdb.server.mysql import MySQLServer
+from augurdb.server.process_group import ProcessGroup, first_connection_id, inherited_listeners, process_index
 from augurdb.server.tls import server_context, server_pair
 
 log = logging.getLogger("augurdb")
@@ -40,34 +41,45 @@ def _cannot_listen(host: str, port: int, what: str, flag: str, error: OSError) -
 
 
 async def serve(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM; a port that cannot be listened on ends it with one line (SystemExit)."""
+    """Run until SIGINT/SIGTERM; a port that cannot be listened on ends it with one line (SystemExit).
+    With `processes` > 1 this first process starts the others on the same sockets (process_group.py)."""
     settings.check_safe_to_serve()
-    http_socket = _listen(settings.host, settings.http_port, "HTTP", "--http-port")
+    inherited = inherited_listeners()
+    if inherited is not None:
+        mysql_socket, http_socket = inherited
+    else:
+        http_socket = _listen(settings.host, settings.http_port, "HTTP", "--http-port")
+        try:
+            mysql_socket = _listen(settings.host, settings.mysql_port, "MySQL", "--mysql-port")
+        except SystemExit:
+            http_socket.close()
+            raise
     try:
         instance = Instance(settings)
     except CatalogError as error:  # a PostgreSQL catalog that is down, a catalog from a newer release
         http_socket.close()
+        mysql_socket.close()
         raise SystemExit(f"augurdb: {error.message}") from None
     tls = server_context(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.ssl else None
     mysql = MySQLServer(lambda user: instance.session(user=user), host=settings.host, port=settings.mysql_port,
                         user=settings.user, password=settings.password, tls=tls,
-                        throttle=instance.login_throttle)
-    try:
-        await mysql.start()
-    except OSError as error:
-        http_socket.close()
-        instance.close()
-        raise SystemExit(_cannot_listen(settings.host, settings.mysql_port, "MySQL", "--mysql-port", error)) from None
+                        throttle=instance.login_throttle, sock=mysql_socket,
+                        first_connection_id=first_connection_id())
+    await mysql.start()
     https = server_pair(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.http_tls else (None, None)
     http = uvicorn.Server(uvicorn.Config(create_app(instance), host=settings.host, port=settings.http_port,
                                          log_level="warning", lifespan="off",
                                          timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
                                          ssl_certfile=https[0], ssl_keyfile=https[1]))
     http_task = asyncio.create_task(http.serve(sockets=[http_socket]))
-    log.info("augurdb listening: MySQL %s:%s, HTTP %s:%s, data in %s", settings.host, mysql.port,
-             settings.host, settings.http_port, instance.data_dir)
-    print(f"augurdb ready: mysql -h {settings.host} -P {mysql.port} -u {settings.user or 'augur'}  |  "
-          f"http://{settings.host}:{settings.http_port}/docs  |  data: {instance.data_dir}", flush=True)
+    group = ProcessGroup(settings, mysql_socket, http_socket) if settings.processes > 1 and inherited is None \
+        else None
+    log.info("augurdb process %d listening: MySQL %s:%s, HTTP %s:%s, data in %s", process_index(), settings.host,
+             mysql.port, settings.host, settings.http_port, instance.data_dir)
+    if inherited is None:
+        print(f"augurdb ready: mysql -h {settings.host} -P {mysql.port} -u {settings.user or 'augur'}  |  "
+              f"http://{settings.host}:{settings.http_port}/docs  |  data: {instance.data_dir}"
+              + (f"  |  {settings.processes} processes" if group else ""), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,5 +88,6 @@ async def serve(settings: Settings) -> None:
     await asyncio.wait([http_task, waiter], return_when=asyncio.FIRST_COMPLETED)
     log.info("augurdb stopping: statements in flight finish, training runs go back to the queue")
     http.should_exit = True
-    await asyncio.gather(mysql.close(grace=SHUTDOWN_GRACE_S), http_task)
+    others = asyncio.to_thread(group.stop) if group is not None else asyncio.sleep(0)
+    await asyncio.gather(mysql.close(grace=SHUTDOWN_GRACE_S), http_task, others)
     instance.close()

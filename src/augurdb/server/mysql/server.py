@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,8 @@ class MySQLServer:
         max_allowed_packet: int = DEFAULT_MAX_ALLOWED_PACKET,
         tls: ssl.SSLContext | None = None,
         throttle: LoginThrottle | None = None,
+        sock: socket.socket | None = None,
+        first_connection_id: int = 1,
     ):
         self.host = host
         self.port = port
@@ -57,13 +60,17 @@ class MySQLServer:
             throttle=throttle or LoginThrottle(),
         )
         self._server: asyncio.Server | None = None
-        self._connection_ids = itertools.count(1)
+        self._sock = sock  # a socket already listening (bound by the caller, or inherited)
+        self._connection_ids = itertools.count(first_connection_id)
         self._tasks: set[asyncio.Task[None]] = set()
         self._connections: set[Connection] = set()
 
     async def start(self) -> None:
         """Bind the socket; connections are accepted as soon as this returns."""
-        self._server = await asyncio.start_server(self._serve_client, self.host, self.port)
+        if self._sock is not None:
+            self._server = await asyncio.start_server(self._serve_client, sock=self._sock)
+        else:
+            self._server = await asyncio.start_server(self._serve_client, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("MySQL protocol listening on %s:%d", self.host, self.port)
 
