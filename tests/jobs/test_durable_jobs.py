@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +73,11 @@ def _start_training(server: RunningServer, shared_data: Path, name: str, budget:
 
 
 @pytest.fixture
-def rentals_server(tmp_path: Path, shared_data: Path) -> RunningServer:
+def rentals_server(tmp_path: Path, shared_data: Path) -> Iterator[RunningServer]:
     server = start_server(tmp_path / "data", env=FAST)
     upload(server, "rentals", shared_data / "home_rentals" / "home_rentals.csv")
-    return server
+    yield server
+    server.stop()
 
 
 def test_a_server_group_killed_under_an_init_that_never_reaps_resumes_the_run(
@@ -119,67 +121,58 @@ def test_a_run_whose_worker_keeps_hanging_ends_in_error_with_the_reason(
     """A stopped worker is alive but silent: only its lapsed lease tells. The server requeues the
     run once and kills the hung worker; when the second attempt hangs too, RETRAIN is the way on."""
     server, data_dir = rentals_server, rentals_server.data_dir
-    try:
-        _start_training(server, shared_data, "hangs", budget=30)
-        hung: list[int] = []
-        for _ in range(2):
-            deadline = time.monotonic() + 30
-            while (model := _model(data_dir, "hangs"))["status"] != "training" or model["worker_pid"] in hung:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no new attempt started: {model}")
-                time.sleep(0.05)
-            hung.append(model["worker_pid"])
-            os.kill(model["worker_pid"], signal.SIGSTOP)
-        model = wait_for_model(server, "hangs", timeout=30)
-        assert model["STATUS"] == "error"
-        assert "each of its 2 workers stopped before it finished" in model["ERROR"] and "RETRAIN" in model["ERROR"]
-        assert _catalog_row(data_dir, "SELECT * FROM jobs") is None
-        _wait_until_gone(hung, "the hung workers were not killed and reaped by the server")
-    finally:
-        server.stop()
+    _start_training(server, shared_data, "hangs", budget=30)
+    hung: list[int] = []
+    for _ in range(2):
+        deadline = time.monotonic() + 30
+        while (model := _model(data_dir, "hangs"))["status"] != "training" or model["worker_pid"] in hung:
+            if time.monotonic() > deadline:
+                pytest.fail(f"no new attempt started: {model}")
+            time.sleep(0.05)
+        hung.append(model["worker_pid"])
+        os.kill(model["worker_pid"], signal.SIGSTOP)
+    model = wait_for_model(server, "hangs", timeout=30)
+    assert model["STATUS"] == "error"
+    assert "each of its 2 workers stopped before it finished" in model["ERROR"] and "RETRAIN" in model["ERROR"]
+    assert _catalog_row(data_dir, "SELECT * FROM jobs") is None
+    _wait_until_gone(hung, "the hung workers were not killed and reaped by the server")
 
 
 def test_a_second_process_on_the_data_directory_leaves_the_servers_jobs_alone(
         rentals_server: RunningServer, shared_data: Path) -> None:
     server, data_dir = rentals_server, rentals_server.data_dir
-    try:
-        _start_training(server, shared_data, "first", budget=5)
-        _start_training(server, shared_data, "queued", budget=3)  # one training worker: this one waits
-        _wait_for_status(data_dir, "first", ("training",))
-        assert _model(data_dir, "queued")["status"] == "generating"
-        # An embedded connection reads and queries, and its own CREATE MODEL is the server's to train.
-        with augurdb.connect(data_dir) as con:
-            names = {row[0] for row in con.execute("SELECT name FROM models").fetchall()}
-            assert {"first", "queued"} <= names
-            assert con.execute("SELECT count(*) FROM files.rentals").fetchall() == [(5037,)]
-            con.execute("CREATE MODEL third FROM files (SELECT * FROM rentals LIMIT 500) PREDICT rental_price "
-                        "USING time_budget = 2")
-        # close() waited for `third`, which the server trained.
-        assert _model(data_dir, "third")["status"] == "complete"
-        assert _model(data_dir, "third")["trained_by"].endswith(f":{server.process.pid}")
-        cli = subprocess.run([sys.executable, "-m", "augurdb.cli", "sql", "SHOW MODELS", "--data-dir", str(data_dir)],
-                             capture_output=True, text=True, timeout=60, env={**os.environ, **FAST})
-        assert cli.returncode == 0 and "first" in cli.stdout, cli.stderr
-        for name in ("first", "queued"):
-            model = wait_for_model(server, name, timeout=120)
-            assert model["STATUS"] == "complete", model["ERROR"]
-    finally:
-        server.stop()
+    _start_training(server, shared_data, "first", budget=5)
+    _start_training(server, shared_data, "queued", budget=3)  # one training worker: this one waits
+    _wait_for_status(data_dir, "first", ("training",))
+    assert _model(data_dir, "queued")["status"] == "generating"
+    # An embedded connection reads and queries, and its own CREATE MODEL is the server's to train.
+    with augurdb.connect(data_dir) as con:
+        names = {row[0] for row in con.execute("SELECT name FROM models").fetchall()}
+        assert {"first", "queued"} <= names
+        assert con.execute("SELECT count(*) FROM files.rentals").fetchall() == [(5037,)]
+        con.execute("CREATE MODEL third FROM files (SELECT * FROM rentals LIMIT 500) PREDICT rental_price "
+                    "USING time_budget = 2")
+    # close() waited for `third`, which the server trained.
+    assert _model(data_dir, "third")["status"] == "complete"
+    assert _model(data_dir, "third")["trained_by"].endswith(f":{server.process.pid}")
+    cli = subprocess.run([sys.executable, "-m", "augurdb.cli", "sql", "SHOW MODELS", "--data-dir", str(data_dir)],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, **FAST})
+    assert cli.returncode == 0 and "first" in cli.stdout, cli.stderr
+    for name in ("first", "queued"):
+        model = wait_for_model(server, name, timeout=120)
+        assert model["STATUS"] == "complete", model["ERROR"]
 
 
 def test_drop_model_while_training_stops_the_run_and_removes_its_files(
         rentals_server: RunningServer, shared_data: Path) -> None:
     server, data_dir = rentals_server, rentals_server.data_dir
-    try:
-        _start_training(server, shared_data, "dropped", budget=60)
-        worker = _wait_for_status(data_dir, "dropped", ("training",))["worker_pid"]
-        query(server, "DROP MODEL dropped")
-        _wait_until_gone([worker], "the dropped model's worker kept running")
-        assert _catalog_row(data_dir, "SELECT * FROM jobs") is None
-        assert not list((data_dir / "staging").iterdir()) and not list((data_dir / "training").iterdir())
-        assert query(server, "SELECT 1 AS ok") == [{"ok": 1}]
-    finally:
-        server.stop()
+    _start_training(server, shared_data, "dropped", budget=60)
+    worker = _wait_for_status(data_dir, "dropped", ("training",))["worker_pid"]
+    query(server, "DROP MODEL dropped")
+    _wait_until_gone([worker], "the dropped model's worker kept running")
+    assert _catalog_row(data_dir, "SELECT * FROM jobs") is None
+    assert not list((data_dir / "staging").iterdir()) and not list((data_dir / "training").iterdir())
+    assert query(server, "SELECT 1 AS ok") == [{"ok": 1}]
 
 
 def test_sigterm_while_training_hands_the_run_back_and_the_next_start_resumes_it(
