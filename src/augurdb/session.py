@@ -81,6 +81,7 @@ class Session:
         except AugurError:
             raise
         except Exception as error:  # anything else is our bug: report it, keep serving
+            self.interrupt.check()  # unless a stop surfaced as some library's error: report the stop
             log.exception("statement failed: %s", sql[:500])
             raise InternalError(f"Internal error: {type(error).__name__}: {error}") from error
 

@@ -106,7 +106,8 @@ class FakeSession:
         value = VARIABLES[name]
         return str(value) if isinstance(value, int) else f"'{value}'"
 
-    def attach(self, connection_id: int, host: str, close: Callable[[], None]) -> None:
+    def attach(self, connection_id: int, host: str, close: Callable[[], None],
+               tls: tuple[str, str] | None = None) -> None:
         self.connection_id = connection_id
 
     def close(self) -> None:

@@ -163,10 +163,13 @@ def _answer(session: Session, query: exp.Expr, relations: Iterator[dict[str, pa.
             yield from parts or [pa.RecordBatch.from_pylist([], schema=answer.schema)]
     except AugurError:
         raise
-    except duckdb.InterruptException:  # KILL QUERY or max_execution_time, while DuckDB read a batch
+    except Exception as error:
+        # A stop (KILL QUERY, max_execution_time) while DuckDB reads a batch surfaces as whatever it
+        # or Arrow raise (duckdb.InterruptException, "OSError: INTERRUPT Error"): report the stop.
         session.interrupt.check()
-        raise QueryInterrupted("Query execution was interrupted") from None
-    except Exception as error:  # our bug, found while streaming: report it like Session.execute does
+        if isinstance(error, duckdb.InterruptException):
+            raise QueryInterrupted("Query execution was interrupted") from None
+        # Otherwise our bug, found while streaming: report it like Session.execute does.
         log.exception("streaming a model JOIN failed")
         raise InternalError(f"Internal error: {type(error).__name__}: {error}") from error
     finally:

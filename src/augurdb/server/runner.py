@@ -45,22 +45,21 @@ async def serve(settings: Settings) -> None:
     With `processes` > 1 this first process starts the others on the same sockets (process_group.py)."""
     settings.check_safe_to_serve()
     inherited = inherited_listeners()
-    if inherited is not None:
-        mysql_socket, http_socket = inherited
-    else:
-        http_socket = _listen(settings.host, settings.http_port, "HTTP", "--http-port")
-        try:
-            mysql_socket = _listen(settings.host, settings.mysql_port, "MySQL", "--mysql-port")
-        except SystemExit:
-            http_socket.close()
-            raise
+    http_socket = inherited[1] if inherited else _listen(settings.host, settings.http_port, "HTTP", "--http-port")
     try:
         instance = Instance(settings)
     except CatalogError as error:  # a PostgreSQL catalog that is down, a catalog from a newer release
         http_socket.close()
-        mysql_socket.close()
         raise SystemExit(f"augurdb: {error.message}") from None
     tls = server_context(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.ssl else None
+    # The MySQL port is bound once the instance is ready: a client that gets in finds it so.
+    try:
+        mysql_socket = inherited[0] if inherited else _listen(settings.host, settings.mysql_port, "MySQL",
+                                                              "--mysql-port")
+    except SystemExit:
+        http_socket.close()
+        instance.close()
+        raise
     mysql = MySQLServer(lambda user: instance.session(user=user), host=settings.host, port=settings.mysql_port,
                         user=settings.user, password=settings.password, tls=tls,
                         throttle=instance.login_throttle, sock=mysql_socket,
