@@ -6,7 +6,8 @@ Trains a home_rentals model, then runs `--clients` MySQL connections (pymysql, s
 client processes so the clients' own Python does not serialise them) that each send one-row
 `SELECT rental_price, rental_price_confidence FROM m WHERE ...` with varying values for
 `--seconds`. Reports the predictions per second of all clients together and the latency
-percentiles, beside the same clients sending `SELECT 1`, in the same run. Each figure is measured
+percentiles, beside the same clients sending `SELECT 1`, in the same run, and once more while a
+model trains (a 5-minute AutoML run in its worker process, started just before). Each figure is measured
 against a server of each `--processes` count in turn (`augurdb serve --processes N`), on the same
 data directory and model.
 """
@@ -26,7 +27,7 @@ import pymysql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.server import percentile, write_section  # noqa: E402
-from tests.conftest import SHARED_DATA, start_server  # noqa: E402
+from tests.conftest import SHARED_DATA, RunningServer, start_server  # noqa: E402
 from tests.e2e.helpers import upload, wait_for_model  # noqa: E402
 
 COMMAND = "Command: `.venv/bin/python bench/concurrency.py --out docs/benchmarks.md` (2-core machine, shared)."
@@ -83,6 +84,27 @@ def run_clients(port: int, clients: int, seconds: float, kind: str) -> tuple[flo
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
+def _start_a_long_training(server: RunningServer) -> None:
+    """A home_rentals model with a 5-minute budget, in its worker process once this returns."""
+    con = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur", database="mindsdb", autocommit=True)
+    with con.cursor() as cur:
+        cur.execute("CREATE OR REPLACE MODEL mindsdb.busy FROM files (SELECT * FROM rentals) PREDICT rental_price "
+                    "USING time_budget = 300")
+        while True:
+            cur.execute("SELECT status FROM models WHERE name = 'busy'")
+            if cur.fetchone()[0] == "training":
+                break
+            time.sleep(0.1)
+    con.close()
+
+
+def _drop_the_long_training(server: RunningServer) -> None:
+    con = pymysql.connect(host="127.0.0.1", port=server.mysql_port, user="augur", database="mindsdb", autocommit=True)
+    with con.cursor() as cur:
+        cur.execute("DROP MODEL IF EXISTS mindsdb.busy")
+    con.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=20)
@@ -112,11 +134,16 @@ def main() -> None:
             server = start_server(data_dir, "--processes", str(processes))
             try:
                 run_clients(server.mysql_port, args.clients, 2.0, "predict")  # every process loads the model
-                for kind, label in (("select1", "`SELECT 1`"), ("predict", "one-row prediction with confidence")):
-                    rate, latencies = run_clients(server.mysql_port, args.clients, args.seconds, kind)
+                for kind, label in (("select1", "`SELECT 1`"), ("predict", "one-row prediction with confidence"),
+                                    ("training", "the same, while a model trains")):
+                    if kind == "training":
+                        _start_a_long_training(server)
+                    rate, latencies = run_clients(server.mysql_port, args.clients, args.seconds,
+                                                  "select1" if kind == "select1" else "predict")
                     lines.append(f"| {processes} | {label} | {rate:,.0f} | {statistics.median(latencies):.1f} | "
                                  f"{percentile(latencies, .99):.1f} |")
                     print(lines[-1], flush=True)
+                _drop_the_long_training(server)  # or the next server would resume it
             finally:
                 server.stop()
     report = "\n".join(lines)
