@@ -244,3 +244,27 @@ def test_accuracy_functions_reported_and_checked_against_the_task():
         learn(frame, "y", time_budget=3, options={**FAST, "accuracy_functions": ["f1_score"]})
     with pytest.raises(AutoMLError, match="unknown accuracy function"):
         learn(frame, "y", time_budget=3, options={"accuracy_functions": ["bogus"]})
+
+
+def test_a_model_saved_in_format_1_still_loads_and_states_its_scores(classification_frame, tmp_path):
+    """Format 1 kept conformal scores for classes and no calibration: it still predicts, its
+    confidence being the uncalibrated probability of the predicted class."""
+    import joblib
+
+    from augurdb.automl.conformal import ClassificationConformal
+
+    predictor = learn(classification_frame, "label", time_budget=4, options=FAST)
+    old = predictor._model
+    old.conformal, old.calibration = ClassificationConformal(np.array([0.1, 0.5])), None
+    del old.__dict__["calibration"]  # as a format-1 pickle has it: no such attribute at all
+    (tmp_path / "m").mkdir()
+    joblib.dump(old, tmp_path / "m" / "model.joblib")
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps({"format_version": 1, "target": "label"}))
+    loaded = Predictor.load(tmp_path / "m")
+    out = loaded.predict(classification_frame.iloc[:10], options={"explain": True})
+    assert out["label"].isin(["yes", "no"]).all()
+    for explain, label, confidence in zip(out["label_explain"], out["label"], out["label_confidence"], strict=True):
+        assert json.loads(explain)[f"probability_class_{label}"] == pytest.approx(confidence, abs=1e-6)
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps({"format_version": 9}))
+    with pytest.raises(AutoMLError, match="format 9"):
+        Predictor.load(tmp_path / "m")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from augurdb.automl.features import FeatureLayout
-from augurdb.automl.mixers import MIXERS, TrainingData
+from augurdb.automl.mixers import TrainingData, registry
 from augurdb.automl.tasks import BINARY, MULTICLASS, REGRESSION, Task
 
 
@@ -29,11 +29,11 @@ def _layout() -> FeatureLayout:
     return FeatureLayout(["a", "b", "c", "d"], np.arange(4), ["a", "b", "c", "d"])
 
 
-@pytest.mark.parametrize("name", list(MIXERS))
+@pytest.mark.parametrize("name", list(registry.BUILT_IN))
 @pytest.mark.parametrize("kind", [REGRESSION, BINARY, MULTICLASS])
 def test_mixer_learns_and_explains(name, kind):
     data = _data(kind)
-    mixer = MIXERS[name]()
+    mixer = registry.build(name)
     mixer.fit(data, time.monotonic() + 3)
     output = mixer.predict(data.x_valid)
     if kind == REGRESSION:
@@ -60,14 +60,14 @@ def _past_deadline_data() -> TrainingData:
 def test_lightgbm_stops_at_a_passed_deadline():
     """Behaviour, not wall time (bench/automl.py measures fit time against the budget): a deadline
     already passed leaves one boosting round of the default parameter set and no search."""
-    mixer = MIXERS["LightGBM"]()
+    mixer = registry.build("LightGBM")
     mixer.fit(_past_deadline_data(), time.monotonic() - 1)
     assert mixer.best_iteration == 1 and list(mixer.tried) == ["default"]
     assert mixer.predict(_past_deadline_data().x_valid).shape == (400,)
 
 
 def test_neural_mixer_stops_at_a_passed_deadline():
-    mixer = MIXERS["EnsembleFullyConnectedNet"]()
+    mixer = registry.build("EnsembleFullyConnectedNet")
     mixer.fit(_past_deadline_data(), time.monotonic() - 1)
     assert mixer.epochs == 1  # the epoch loop is left at once, no batch trained
     assert np.isfinite(mixer.predict(_past_deadline_data().x_valid)).all()
@@ -83,7 +83,7 @@ def test_lightgbm_search_finds_linear_leaves_for_a_rate_times_size_target():
     y = size * np.array([1.0, 1.5, 2.2, 3.1])[group]
     x = np.column_stack([size, group, noise_column, rng.normal(size=3000)]).astype("float64")
     data = TrainingData(x[:2400], y[:2400], x[2400:], y[2400:], Task(REGRESSION), seed=0, threads=1)
-    mixer = MIXERS["LightGBM"]()
+    mixer = registry.build("LightGBM")
     mixer.fit(data, time.monotonic() + 30)
     assert mixer.variation == "linear_trees", mixer.tried
     assert data.task.score(data.y_valid, mixer.predict(data.x_valid)) > 0.9999

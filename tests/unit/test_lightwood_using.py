@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from augurdb.automl.encoders import ENCODERS
-from augurdb.automl.mixers import MIXERS
+from augurdb.automl.mixers import registry
 from augurdb.errors import WrongArguments
 from augurdb.integrations.ml.lightwood_using import translate
 
 
 def _translate(options: dict) -> dict:
-    return translate(options, set(ENCODERS), set(MIXERS))
+    return translate(options, set(ENCODERS), set(registry.names()), set(registry.BUILT_IN))
 
 
 def test_tutorial_keys_become_engine_options():

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .conformal import ClassificationConformal, RegressionConformal
+from .calibration import ProbabilityCalibration
+from .conformal import RegressionConformal
 from .encoders.base import ColumnEncoder, Matrix
 from .features import FeatureLayout
 from .model import CandidateReport, TrainedModel
@@ -60,7 +61,9 @@ class LearnBus:
     refitted: dict = field(default_factory=dict)  # kept mixer name -> refit on every row (hold-out tables)
     decision: DecisionRule | None = None
     # Analysis
-    conformal: RegressionConformal | ClassificationConformal | None = None
+    conformal: RegressionConformal | None = None  # numbers: intervals
+    calibration: ProbabilityCalibration | None = None  # classes: probabilities
+    calibration_report: dict = field(default_factory=dict)  # what the calibration achieved, measured
     accuracy: float = float("nan")
     accuracies: dict[str, float] = field(default_factory=dict)  # primary metric + accuracy_functions
     importances: dict[str, float] = field(default_factory=dict)
@@ -91,5 +94,6 @@ class PredictBus:
     x: Matrix | None = None
     output: np.ndarray | None = None  # blended values or class probabilities
     decided: np.ndarray | None = None  # values or class codes
+    variance_removed: np.ndarray | None = None  # numbers: what bagging took off the calibrated error
     contributions: np.ndarray | None = None
     result: dict[str, np.ndarray | list] | None = None  # output columns in order

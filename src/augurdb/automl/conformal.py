@@ -1,8 +1,8 @@
-"""Split conformal prediction: intervals and confidences with a coverage guarantee.
+"""Split conformal prediction: intervals for numbers with a coverage guarantee.
 
 Calibration uses held-out outputs (the hold-out split, or out-of-fold outputs under
-cross-validation), so on new data from the same distribution a level-q interval (or prediction
-set) contains the truth in about q of rows.
+cross-validation), so on new data from the same distribution a level-q interval contains the
+truth in about q of rows; that level is the ``<target>_confidence`` a prediction states.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
+from scipy.stats import norm
 
 from .encoders.base import Matrix
 
 _MIN_FOR_DIFFICULTY = 200  # fewer calibration rows than this: constant-width intervals
 _MAX_FOR_DIFFICULTY = 5000  # the difficulty model learns from at most this many rows (time)
-_TOLERANCE_SHARE = 0.1  # regression confidence: chance of an error under 10% of the target's sd
+_MIN_SHRINK = 0.5  # bagging narrows an interval at most to this share of its calibrated width
 
 
 def _quantile(scores: np.ndarray, level: float) -> float:
@@ -32,17 +33,15 @@ class RegressionConformal:
     difficulty (expected |error|) of each row, so easy rows get narrow intervals."""
 
     scores: np.ndarray
-    tolerance: float
     difficulty_model: str | None  # LightGBM model text, or None for constant width
     difficulty_floor: float = 1e-9
 
     @classmethod
-    def calibrate(cls, x: Matrix, y: np.ndarray, predicted: np.ndarray, target_std: float, seed: int):
+    def calibrate(cls, x: Matrix, y: np.ndarray, predicted: np.ndarray, seed: int) -> RegressionConformal:
         """Fit on held-out rows: features, true values and the ensemble's predictions."""
         errors = np.abs(y - predicted)
-        tolerance = _TOLERANCE_SHARE * (target_std or 1.0)
         if len(y) < _MIN_FOR_DIFFICULTY:
-            return cls(np.sort(errors), tolerance, None)
+            return cls(np.sort(errors), None)
         rng = np.random.default_rng(seed)
         half = rng.permutation(len(y)) % 2 == 0
         floor = float(np.quantile(errors, 0.05)) + 1e-9
@@ -53,7 +52,7 @@ class RegressionConformal:
             difficulty[part] = np.maximum(model.predict(x[part]), floor)
         sample = rng.permutation(len(y))[:_MAX_FOR_DIFFICULTY]
         final = _fit_difficulty(x[sample], errors[sample], seed)
-        return cls(np.sort(errors / difficulty), tolerance, final.model_to_string(), floor)
+        return cls(np.sort(errors / difficulty), final.model_to_string(), floor)
 
     def _difficulty(self, x: Matrix) -> np.ndarray:
         if self.difficulty_model is None:
@@ -63,19 +62,38 @@ class RegressionConformal:
         threads = 1 if x.shape[0] < 2000 else 0
         return np.maximum(self._booster.predict(x, num_threads=threads), self.difficulty_floor)
 
-    def intervals(self, x: Matrix, predicted: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(low, high, confidence): the level-``level`` interval and, per row, the calibrated chance
-        that the error is within a tenth of the target's standard deviation."""
-        difficulty = self._difficulty(x)
-        half_width = _quantile(self.scores, level) * difficulty
-        ranks = np.searchsorted(self.scores, self.tolerance / difficulty, side="right")
-        confidence = ranks / (len(self.scores) + 1)
-        return predicted - half_width, predicted + half_width, confidence
+    def intervals(self, x: Matrix, predicted: np.ndarray, level: float,
+                  variance_removed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high): each row's level-``level`` interval.
+
+        ``variance_removed``: error variance the served model has less than the one calibrated (a
+        bag of fold models against one fold model). The half-width shrinks as a normal error's
+        would, z * sqrt(sd² - removed), and never below half its calibrated size."""
+        half_width = _quantile(self.scores, level) * self._difficulty(x)
+        if variance_removed is not None and variance_removed.any():
+            z = float(norm.ppf((1 + level) / 2))
+            half_width = np.sqrt(np.maximum(half_width**2 - z**2 * variance_removed, (_MIN_SHRINK * half_width) ** 2))
+        return predicted - half_width, predicted + half_width
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state.pop("_booster", None)
         return state
+
+
+def measured_coverage(x: Matrix, y: np.ndarray, predicted: np.ndarray, level: float, seed: int) -> float | None:
+    """Share of held-out true values inside their level-``level`` interval, where the intervals
+    were calibrated on the other half of the rows (both ways); None for too few rows to say."""
+    if len(y) < 40:
+        return None
+    half = np.random.default_rng(seed + 1).permutation(len(y)) % 2 == 0
+    inside = np.empty(len(y), dtype=bool)
+    for part in (half, ~half):
+        rows, other = np.flatnonzero(part), np.flatnonzero(~part)
+        calibration = RegressionConformal.calibrate(x[other], y[other], predicted[other], seed)
+        low, high = calibration.intervals(x[rows], predicted[rows], level)
+        inside[rows] = (y[rows] >= low) & (y[rows] <= high)
+    return float(inside.mean())
 
 
 def _fit_difficulty(x: Matrix, errors: np.ndarray, seed: int) -> lgb.Booster:
@@ -86,31 +104,7 @@ def _fit_difficulty(x: Matrix, errors: np.ndarray, seed: int) -> lgb.Booster:
 
 @dataclass
 class ClassificationConformal:
-    """Conformal p-values from held-out scores 1 - p(true class).
-
-    The confidence of a prediction is 1 - the largest p-value of any other class: the highest
-    level at which the conformal prediction set shrinks to the predicted class alone.
-    """
+    """Held-out scores 1 - p(true class) that models of format 1 kept for classes; read only when
+    such a model is loaded (its confidence is then the uncalibrated probability; RETRAIN calibrates)."""
 
     scores: np.ndarray
-
-    @classmethod
-    def calibrate(cls, proba: np.ndarray, y: np.ndarray):
-        """Fit on held-out class probabilities and true class codes."""
-        return cls(np.sort(1.0 - proba[np.arange(len(y)), y]))
-
-    def p_values(self, proba: np.ndarray) -> np.ndarray:
-        """(rows x classes) conformal p-values."""
-        n = len(self.scores)
-        at_least = n - np.searchsorted(self.scores, 1.0 - proba - 1e-12, side="left")
-        return (at_least + 1) / (n + 1)
-
-    def confidence(self, proba: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-        """Per-row confidence in ``predicted`` (class codes)."""
-        p_values = self.p_values(proba)
-        p_values[np.arange(len(predicted)), predicted] = 0.0
-        return 1.0 - p_values.max(axis=1)
-
-    def prediction_sets(self, proba: np.ndarray, level: float) -> np.ndarray:
-        """Boolean (rows x classes): the classes in each row's level-``level`` prediction set."""
-        return self.p_values(proba) > 1.0 - level

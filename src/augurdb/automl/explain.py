@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,11 +18,18 @@ _IMPORTANCE_ROWS = 2000
 
 def ensemble_contributions(mixers: dict[str, Mixer], weights: dict[str, float], x: Matrix,
                            layout: FeatureLayout, classes: np.ndarray | None) -> np.ndarray:
-    """Weighted sum of each kept mixer's per-column contributions (rows x columns)."""
+    """Weighted sum of each kept mixer's per-column contributions (rows x columns). A mixer that
+    does not explain itself (a user's own may not: Mixer.contributions is optional) is left out,
+    and the others' weights are scaled up to make up its share."""
     groups = layout.group_matrix()
-    # sum() starts from the int 0; weights is never empty, so the result is an array.
-    total = sum(weights[name] * mixers[name].contributions(x, groups, classes) for name in weights)
-    return cast(np.ndarray, total)
+    total, explained = np.zeros((x.shape[0], groups.shape[1])), 0.0
+    for name, weight in weights.items():
+        try:
+            total += weight * mixers[name].contributions(x, groups, classes)
+        except NotImplementedError:
+            continue
+        explained += weight
+    return total / explained if explained else total
 
 
 def explanation_json(columns: list[str], contributions: np.ndarray, extras: list[dict]) -> list[str]:

@@ -12,7 +12,8 @@ import scipy.sparse as sp
 
 from . import column_types as ct
 from .bus import LearnBus
-from .conformal import ClassificationConformal, RegressionConformal
+from .calibration import ProbabilityCalibration, measured_error
+from .conformal import RegressionConformal, measured_coverage
 from .encoders import TargetView, make_encoder
 from .errors import AutoMLError
 from .explain import permutation_importance
@@ -154,7 +155,8 @@ def train_models(bus: LearnBus) -> None:
 
 
 def analyse(bus: LearnBus) -> None:
-    """Analysis: held-out accuracy, conformal calibration, column importance; builds the model."""
+    """Analysis: held-out accuracy, calibration (class probabilities; intervals for numbers), each
+    measured on held-out rows it was not fitted on, column importance; builds the model."""
     assert bus.split is not None and bus.task is not None  # set by encode_data, generate_stats
     assert bus.y is not None and bus.x is not None and bus.layout is not None  # set by vectorize/encode_data
     rows = bus.split.evaluation_rows
@@ -163,10 +165,14 @@ def analyse(bus: LearnBus) -> None:
     if bus.task.is_classification:
         assert bus.decision is not None  # choose_ensemble tunes one for classes
         predicted = bus.decision.decide(blended)
-        bus.conformal = ClassificationConformal.calibrate(blended, y)
+        bus.calibration = ProbabilityCalibration.fit(blended, y)
+        bus.calibration_report = {"calibration_error": _rounded(measured_error(blended, y, predicted, bus.seed))}
     else:
         predicted = blended
-        bus.conformal = RegressionConformal.calibrate(bus.x[rows], y, blended, float(np.std(bus.y)), bus.seed)
+        bus.conformal = RegressionConformal.calibrate(bus.x[rows], y, blended, bus.seed)
+        level = bus.options.confidence_level
+        bus.calibration_report = {"interval_coverage": _rounded(measured_coverage(bus.x[rows], y, blended, level, bus.seed)),
+                                  "confidence_level": level}
     bus.accuracy = bus.task.score(y, predicted)
     bus.accuracies = {bus.task.metric_name: round(bus.accuracy, 6)}
     bus.accuracies.update({name: round(float(EXTRA_METRICS[name][1](y, predicted)), 6)
@@ -181,9 +187,13 @@ def analyse(bus: LearnBus) -> None:
     bus.model = _build_model(bus, {name: bus.refitted.get(name, mixer) for name, mixer in kept.items()})
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _build_model(bus: LearnBus, kept: dict) -> TrainedModel:
     # All set by the earlier phases (analyse has run).
-    assert bus.task is not None and bus.layout is not None and bus.conformal is not None
+    assert bus.task is not None and bus.layout is not None
     assert bus.y is not None and bus.split is not None
     target_stats = bus.stats[bus.target]
     return TrainedModel(
@@ -191,11 +201,12 @@ def _build_model(bus: LearnBus, kept: dict) -> TrainedModel:
         stats={n: s for n, s in bus.stats.items() if n != bus.target}, target_stats=target_stats,
         input_columns=bus.input_columns, ignored=bus.ignored, encoders=bus.encoders, layout=bus.layout,
         mixers=kept, weights=bus.weights, decision=bus.decision or (DecisionRule() if bus.task.is_classification else None),
-        conformal=bus.conformal, confidence_level=bus.options.confidence_level, accuracy=float(bus.accuracy),
+        conformal=bus.conformal, calibration=bus.calibration, confidence_level=bus.options.confidence_level, accuracy=float(bus.accuracy),
         accuracies=bus.accuracies, importances=bus.importances, candidates=bus.candidates,
         info={"training_rows": int(len(bus.y)), "target_null_rows_dropped": int(bus.target_null_rows),
               "validation": bus.split.strategy, "cv_rounds": bus.cv_rounds,
-              "refitted_on_all_rows": json.dumps(sorted(bus.refitted)), "time_budget": round(bus.budget, 3)},
+              "refitted_on_all_rows": json.dumps(sorted(bus.refitted)), "time_budget": round(bus.budget, 3),
+              "calibration": json.dumps(bus.calibration_report)},
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .calibration import ProbabilityCalibration
 from .conformal import ClassificationConformal, RegressionConformal
 from .encoders.base import ColumnEncoder
 from .features import FeatureLayout
@@ -42,10 +43,11 @@ class TrainedModel:
     mixers: dict[str, Mixer]
     weights: dict[str, float]
     decision: DecisionRule | None
-    conformal: RegressionConformal | ClassificationConformal
+    conformal: RegressionConformal | ClassificationConformal | None  # intervals for numbers
     confidence_level: float
     accuracy: float
     importances: dict[str, float]
     candidates: list[CandidateReport]
     info: dict = field(default_factory=dict)
     accuracies: dict[str, float] = field(default_factory=dict)  # metric name -> held-out value
+    calibration: ProbabilityCalibration | None = None  # class probabilities (None for numbers)

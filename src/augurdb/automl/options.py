@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from .errors import AutoMLError
-from .mixers import MIXERS
+from .mixers import registry
 from .tasks import EXTRA_METRICS
 
 MIN_BUDGET = 2.0
@@ -17,7 +17,9 @@ MAX_DEFAULT_BUDGET = 600.0
 class LearnOptions:
     """Options for training (all optional).
 
-    mixers: names of the mixers to try (default: all); encoders: column -> encoder name;
+    mixers: names of the mixers to try (default: the built-in and registered ones; also
+    'module:Class'); mixer_args: mixer name -> its constructor's arguments (registered and
+    module:Class mixers only); encoders: column -> encoder name;
     ignore_columns: columns to leave out; confidence_level: nominal coverage of the intervals
     (default 0.9); tune_threshold: decide classes for balanced accuracy (class-share rule, tuned
     on held-out rows where that is better beyond noise; default true; false: argmax); ensemble: allow a weighted ensemble rather than the single best mixer (default true);
@@ -25,7 +27,8 @@ class LearnOptions:
     accuracy_functions: further held-out metrics to report (names in tasks.EXTRA_METRICS).
     """
 
-    mixers: tuple[str, ...] = tuple(MIXERS)
+    mixers: tuple[str, ...] = field(default_factory=registry.names)
+    mixer_args: dict[str, dict] = field(default_factory=dict)
     encoders: dict[str, str] = field(default_factory=dict)
     ignore_columns: tuple[str, ...] = ()
     confidence_level: float = 0.9
@@ -82,6 +85,16 @@ def _names(name: str, value) -> tuple[str, ...]:
     raise AutoMLError(f"option {name} must be a list of names, got {value!r}")
 
 
+def _mixer_args(value, mixers: tuple[str, ...]) -> dict[str, dict]:
+    if not isinstance(value, dict) or not all(isinstance(a, dict) for a in value.values()):
+        raise AutoMLError(f"mixer_args must map mixer names to objects of arguments, got {value!r}")
+    for name, args in value.items():
+        if name not in mixers:
+            raise AutoMLError(f"mixer_args names {name!r}, which is not among the mixers to try {list(mixers)}")
+        registry.check_args(name, args)
+    return {str(name): dict(args) for name, args in value.items()}
+
+
 def available_threads() -> int:
     """Cores this process may run on."""
     try:
@@ -97,10 +110,13 @@ def parse_learn_options(options: dict | None) -> LearnOptions:
     values: dict = {}
     if "mixers" in options:
         mixers = _names("mixers", options["mixers"])
-        unknown = sorted(set(mixers) - set(MIXERS))
-        if unknown or not mixers:
-            raise AutoMLError(f"unknown mixer(s) {unknown or mixers}; valid mixers: {sorted(MIXERS)}")
+        if not mixers:
+            raise AutoMLError(f"mixers names no mixer; valid mixers: {list(registry.names())}")
+        for name in mixers:
+            registry.factory(name)  # raises, naming the valid ones
         values["mixers"] = mixers
+    if "mixer_args" in options:
+        values["mixer_args"] = _mixer_args(options["mixer_args"], values.get("mixers", registry.names()))
     if "encoders" in options:
         if not isinstance(options["encoders"], dict):
             raise AutoMLError("option encoders must map column names to encoder names")

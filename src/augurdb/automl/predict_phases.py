@@ -8,10 +8,12 @@ import json
 import numpy as np
 
 from .bus import PredictBus
-from .conformal import ClassificationConformal, RegressionConformal
+from .calibration import stated_confidence
+from .conformal import RegressionConformal
 from .errors import AutoMLError
 from .explain import ensemble_contributions, explanation_json
 from .features import assemble
+from .mixers import BaggedMixer
 from .selection import blend
 from .vectorizer import vectorize
 
@@ -41,7 +43,7 @@ def predict_rows(bus: PredictBus) -> None:
     """ModelPredictor: encode, run the kept mixers, blend, decide, explain."""
     model = bus.model
     bus.x = assemble([model.encoders[name].transform(bus.values[name]) for name in model.input_columns])
-    bus.output = blend({name: model.mixers[name].predict(bus.x) for name in model.weights}, model.weights)
+    bus.output = blend(_mixer_outputs(bus), model.weights)
     if model.task.is_classification:
         assert model.decision is not None  # learn always stores a decision rule for classes
         bus.decided = model.decision.decide(bus.output)
@@ -51,6 +53,22 @@ def predict_rows(bus: PredictBus) -> None:
     if explain:
         classes = bus.decided if model.task.is_classification else None
         bus.contributions = ensemble_contributions(model.mixers, model.weights, bus.x, model.layout, classes)
+
+
+def _mixer_outputs(bus: PredictBus) -> dict[str, np.ndarray]:
+    """Each kept mixer's output; for numbers, also the error variance its bagging removed
+    (``bus.variance_removed``), which narrows the intervals to what the bag achieves."""
+    model, outputs = bus.model, {}
+    if not model.task.is_classification and bus.options.confidence:
+        bus.variance_removed = np.zeros(bus.rows)
+    for name, weight in model.weights.items():
+        mixer = model.mixers[name]
+        if bus.variance_removed is not None and isinstance(mixer, BaggedMixer):
+            outputs[name], removed = mixer.predict_with_spread(bus.x)
+            bus.variance_removed += weight**2 * removed  # mixers' member errors taken as independent
+        else:
+            outputs[name] = mixer.predict(bus.x)
+    return outputs
 
 
 def _original_values(bus: PredictBus) -> np.ndarray:
@@ -70,25 +88,26 @@ def devectorize(bus: PredictBus) -> None:
     model, target = bus.model, bus.model.target
     level = bus.options.confidence_level or model.confidence_level
     columns: dict[str, object] = {target: _original_values(bus)}
+    probabilities = _probabilities(bus) if model.task.is_classification else None
     if not bus.options.confidence:
         nothing = np.full(bus.rows, np.nan)
         columns[f"{target}_confidence"] = columns[f"{target}_min"] = columns[f"{target}_max"] = nothing
     elif model.task.is_classification:
-        assert isinstance(model.conformal, ClassificationConformal)
-        assert bus.output is not None and bus.decided is not None  # set by predict_rows
-        columns[f"{target}_confidence"] = model.conformal.confidence(bus.output, bus.decided)
+        assert probabilities is not None and bus.decided is not None  # set by predict_rows
+        columns[f"{target}_confidence"] = stated_confidence(probabilities, bus.decided)
     else:
         assert isinstance(model.conformal, RegressionConformal)
         assert bus.x is not None and bus.output is not None  # set by predict_rows
-        low, high, confidence = model.conformal.intervals(bus.x, bus.output, level)
-        columns[f"{target}_confidence"] = confidence
-        columns[f"{target}_min"], columns[f"{target}_max"] = low, high
+        columns[f"{target}_min"], columns[f"{target}_max"] = model.conformal.intervals(
+            bus.x, bus.output, level, bus.variance_removed)
+        columns[f"{target}_confidence"] = np.full(bus.rows, level)
     if bus.options.explain is False:
         # Asked not to explain (the caller does not read the column): a JSON text per row is the
         # costliest part of a large batch.
         columns[f"{target}_explain"] = np.full(bus.rows, None, dtype=object)
     else:
-        extras = _class_probabilities(bus) if model.task.is_classification else [{} for _ in range(bus.rows)]
+        extras = (_class_probabilities(model.classes, probabilities) if probabilities is not None
+                  else [{} for _ in range(bus.rows)])
         if bus.contributions is not None:
             columns[f"{target}_explain"] = explanation_json(model.layout.columns, bus.contributions, extras)
         else:
@@ -99,10 +118,17 @@ def devectorize(bus: PredictBus) -> None:
     bus.result = {name: columns[name] for name in order}  # type: ignore[misc]
 
 
-def _class_probabilities(bus: PredictBus) -> list[dict]:
-    assert bus.model.classes is not None and bus.output is not None  # classification, after predict_rows
-    names = [f"probability_class_{label}" for label in bus.model.classes]
-    return [dict(zip(names, row, strict=True)) for row in np.round(bus.output, 6).tolist()]
+def _probabilities(bus: PredictBus) -> np.ndarray:
+    """Calibrated class probabilities (models of format 1 have none: their scores as they are)."""
+    assert bus.output is not None  # set by predict_rows
+    calibration = bus.model.calibration
+    return calibration(bus.output) if calibration is not None else bus.output
+
+
+def _class_probabilities(classes: list | None, probabilities: np.ndarray) -> list[dict]:
+    assert classes is not None  # classification models keep their class labels
+    names = [f"probability_class_{label}" for label in classes]
+    return [dict(zip(names, row, strict=True)) for row in np.round(probabilities, 6).tolist()]
 
 
 PREDICT_PHASES = [

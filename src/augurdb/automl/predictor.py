@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .bus import LearnBus, PredictBus
+from .conformal import ClassificationConformal
 from .describe import describe as describe_model
 from .errors import AutoMLError
 from .learn_phases import LEARN_PHASES
@@ -22,7 +23,10 @@ from .transaction import run_phases
 
 _MODEL_FILE = "model.joblib"
 _MANIFEST_FILE = "manifest.json"
-_FORMAT_VERSION = 1
+# 2: class probabilities are calibrated (TrainedModel.calibration); a number's confidence is its
+# interval's level. Format 1 still loads: its classes state uncalibrated probabilities.
+_FORMAT_VERSION = 2
+_READABLE_FORMATS = (1, 2)
 
 
 class Predictor:
@@ -93,10 +97,13 @@ class Predictor:
         if not manifest_path.exists():
             raise AutoMLError(f"no saved model in {str(path)!r}")
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("format_version") != _FORMAT_VERSION:
+        if manifest.get("format_version") not in _READABLE_FORMATS:
             raise AutoMLError(f"model in {str(path)!r} has format {manifest.get('format_version')}, "
-                              f"this engine reads format {_FORMAT_VERSION}")
-        return cls(joblib.load(path / _MODEL_FILE))
+                              f"this engine reads formats {list(_READABLE_FORMATS)}")
+        model = joblib.load(path / _MODEL_FILE)
+        if isinstance(model.conformal, ClassificationConformal):  # format 1: no calibration of classes
+            model.conformal = None
+        return cls(model)
 
 
 def learn(

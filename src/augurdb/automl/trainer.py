@@ -16,7 +16,7 @@ from typing import cast
 import numpy as np
 
 from .bus import LearnBus
-from .mixers import BUDGET_SHARES, MIXERS, BaggedMixer, TrainingData
+from .mixers import BaggedMixer, TrainingData, registry
 from .model import CandidateReport
 from .selection import DecisionRule, blend, greedy_ensemble, tune_decision
 from .splits import HOLDOUT_SHARE, Split
@@ -53,7 +53,7 @@ def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: in
     held_out: dict[int, object] = {}  # row -> its held-out output (a value or class probabilities)
     for index, (train, valid) in enumerate(split.folds):
         fold_deadline = time.monotonic() + (deadline - time.monotonic()) / (len(split.folds) - index)
-        mixer = MIXERS[name]()
+        mixer = registry.build(name, bus.options.mixer_args.get(name))
         data = TrainingData(bus.x[train], bus.y[train], bus.x[valid], bus.y[valid], bus.task,
                             seed=seed + index, threads=bus.options.threads)
         mixer.fit(data, fold_deadline)
@@ -63,8 +63,8 @@ def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: in
     return members, output
 
 
-def _bagged(members: list):
-    return members[0] if len(members) == 1 else BaggedMixer(members)
+def _bagged(members: list, rounds: int = 1):
+    return members[0] if len(members) == 1 else BaggedMixer(members, rounds)
 
 
 def _score(bus: LearnBus, output: np.ndarray) -> float:
@@ -82,11 +82,19 @@ def train_mixers(bus: LearnBus) -> None:
     names = _mixer_names(bus)
     reserve = _reserve(bus)
     for position, name in enumerate(names):
-        remaining_share = sum(BUDGET_SHARES[n] for n in names[position:])
+        remaining_share = sum(registry.budget_share(n) for n in names[position:])
         available = bus.seconds_left() - reserve
-        allotted = available * BUDGET_SHARES[name] / remaining_share
+        allotted = available * registry.budget_share(name) / remaining_share
         if allotted < _MIN_SECONDS and bus.trained:
             bus.candidates.append(CandidateReport(name, None, 0.0, status="skipped: out of time budget"))
+            continue
+        try:
+            # Built once before the clock starts: the first neural mixer imports torch and starts
+            # its thread pool (a second or more on a busy machine), which is no part of its fit.
+            registry.build(name, bus.options.mixer_args.get(name)).warm_up()
+        except Exception as error:
+            log.warning("mixer %s could not start: %s", name, error)
+            bus.candidates.append(CandidateReport(name, None, 0.0, status=f"failed: {error}"))
             continue
         started = time.monotonic()
         try:
@@ -133,8 +141,9 @@ def repeat_cross_validation(bus: LearnBus) -> None:
             cost[name] = time.monotonic() - started
             members[name] += new
             sums[name] += output
-            bus.outputs[name] = sums[name] / (len(members[name]) // len(split.folds))
-            bus.trained[name] = _bagged(members[name])
+            rounds = len(members[name]) // len(split.folds)
+            bus.outputs[name] = sums[name] / rounds
+            bus.trained[name] = _bagged(members[name], rounds)
             candidates[name].training_time = round(candidates[name].training_time + cost[name], 3)
             candidates[name].performance = round(_score(bus, bus.outputs[name]), 6)
     bus.cv_rounds = max((len(m) // len(bus.split.folds) for m in members.values()), default=1)

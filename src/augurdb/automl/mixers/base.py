@@ -30,11 +30,20 @@ class Mixer:
     """A model over encoded features.
 
     ``predict`` returns values (regression, original units) or class probabilities (n x classes).
-    ``contributions`` returns, per row and source column, how much that column moved the row's
-    output (regression: target units; classes: the log-odds of ``classes[row]``).
+    ``contributions`` (optional: a mixer without it is left out of explanations) returns, per row
+    and source column, how much that column moved the row's output (regression: target units;
+    classes: the log-odds of ``classes[row]``).
+
+    The features are a float32 matrix, dense (numpy) or sparse (scipy CSR; ``features.to_dense``).
+    A mixer is pickled with the model, so what it keeps must pickle (see NeuralMixer's
+    ``__getstate__`` for torch modules).
     """
 
     name = "mixer"
+
+    def warm_up(self) -> None:
+        """One-time set-up of the mixer's library (imports, thread pools), done before its fit
+        is timed, so that its share of the budget goes to training."""
 
     def fit(self, data: TrainingData, deadline: float) -> None:
         """Train, stopping early on held-out loss and never past ``deadline`` (time.monotonic())."""
@@ -69,10 +78,17 @@ def per_class(contrib: np.ndarray, classes: np.ndarray | None, n_classes: int) -
 
 
 class BaggedMixer(Mixer):
-    """Average of the same mixer trained on each cross-validation fold (small data)."""
+    """Average of the same mixer trained on each cross-validation fold (small data).
 
-    def __init__(self, members: list[Mixer]):
+    ``rounds``: how many members each row's held-out output averaged (one per k-fold shuffle).
+    The bag of all members varies less than that, which :meth:`predict_with_spread` estimates.
+    """
+
+    rounds = 1  # bags saved before rounds were kept
+
+    def __init__(self, members: list[Mixer], rounds: int = 1):
         self.members = members
+        self.rounds = rounds
         self.name = members[0].name
 
     def fit(self, data: TrainingData, deadline: float) -> None:
@@ -80,6 +96,15 @@ class BaggedMixer(Mixer):
 
     def predict(self, x: Matrix) -> np.ndarray:
         return np.mean([member.predict(x) for member in self.members], axis=0)
+
+    def predict_with_spread(self, x: Matrix) -> tuple[np.ndarray, np.ndarray]:
+        """(values, variance removed): the bag's values and, per row, how much less error variance
+        they have than the held-out outputs that calibrated the intervals. Members' spread around
+        the bag estimates one member's variance; averaging M members leaves 1/M of it, where a
+        held-out output (the mean of ``rounds`` members) kept 1/rounds."""
+        values = np.array([member.predict(x) for member in self.members])
+        spread = values.var(axis=0, ddof=1) if len(values) > 1 else np.zeros(values.shape[1])
+        return values.mean(axis=0), spread * max(0.0, 1 / self.rounds - 1 / len(values))
 
     def contributions(self, x: Matrix, groups: sp.csr_matrix, classes: np.ndarray | None) -> np.ndarray:
         return np.mean([member.contributions(x, groups, classes) for member in self.members], axis=0)

@@ -21,6 +21,7 @@ from .base import Mixer, TrainingData
 
 _MAX_EPOCHS = 300
 _PATIENCE = 10
+_warmed_up = False  # torch's first passes in a process are slow (thread pool, kernel set-up)
 
 
 class _MLP(nn.Module):
@@ -69,6 +70,17 @@ class NeuralMixer(Mixer):
 
     def _build(self, n_in: int, n_out: int) -> nn.Module:
         raise NotImplementedError
+
+    def warm_up(self) -> None:
+        global _warmed_up
+        if not _warmed_up:
+            net = _Members([_MLP(8, 2, width=16, dropout=0.1), _ConvNet(8, 2)])
+            optimiser = torch.optim.AdamW(net.parameters())
+            for _ in range(2):
+                optimiser.zero_grad()
+                net(torch.zeros(32, 8)).sum().backward()
+                optimiser.step()
+            _warmed_up = True
 
     def fit(self, data: TrainingData, deadline: float) -> None:
         torch.set_num_threads(max(1, data.threads))

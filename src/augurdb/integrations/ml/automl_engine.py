@@ -25,10 +25,10 @@ _LEARN_ARGS = {"time_budget", "dtype_dict", "seed"}
 def _learn_options(options: dict[str, Any]) -> dict[str, Any]:
     """USING keys for automl.learn(options=...), Lightwood's spellings translated."""
     from augurdb.automl.encoders import ENCODERS
-    from augurdb.automl.mixers import MIXERS
+    from augurdb.automl.mixers import registry
 
     rest = {k: v for k, v in options.items() if k not in _LEARN_ARGS}
-    return lightwood_using.translate(rest, set(ENCODERS), set(MIXERS))
+    return lightwood_using.translate(rest, set(ENCODERS), set(registry.names()), set(registry.BUILT_IN))
 
 
 class AutoMLEngine:

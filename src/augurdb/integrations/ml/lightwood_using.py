@@ -77,17 +77,32 @@ def _encoder_spec(key: str, spec: Any, ours: set[str]) -> str:
     return _module(key, spec, ENCODERS, ours)
 
 
-def _submodels(key: str, model: Any, ours: set[str]) -> list[str]:
+def _submodels(key: str, model: Any, ours: set[str], built_in: set[str]) -> tuple[list[str], dict[str, dict]]:
+    """Mixer names, and the args of those that take them: a user's own mixer (registered, or
+    named as "module:Class") gets its submodel's args; Lightwood's args for its own modules tune
+    internals that have no counterpart here and are dropped."""
     args = model.get("args", model) if isinstance(model, dict) else None
     submodels = _value(key, args.get("submodels")) if isinstance(args, dict) else None
     if not isinstance(submodels, list) or not submodels:
         raise WrongArguments(f"USING {key}: expected {{\"submodels\": [{{\"module\": \"LightGBM\"}}, ...]}}")
-    names = [_module(key, s.get("module") if isinstance(s, dict) else s, MIXERS, ours) for s in submodels]
-    return list(dict.fromkeys(names))
+    names, mixer_args = [], {}
+    for submodel in submodels:
+        module = submodel.get("module") if isinstance(submodel, dict) else submodel
+        name = module if isinstance(module, str) and ":" in module else _module(key, module, MIXERS, ours)
+        names.append(name)
+        given = submodel.get("args") if isinstance(submodel, dict) else None
+        if given and name not in built_in:
+            if not isinstance(given, dict):
+                raise WrongArguments(f"USING {key}: the args of {name!r} must be an object")
+            mixer_args[name] = given
+    return list(dict.fromkeys(names)), mixer_args
 
 
-def translate(options: dict[str, Any], our_encoders: set[str], our_mixers: set[str]) -> dict[str, Any]:
-    """Options with Lightwood's keys rewritten into ours; other keys are left as they are."""
+def translate(options: dict[str, Any], our_encoders: set[str], our_mixers: set[str],
+              built_in_mixers: set[str] | None = None) -> dict[str, Any]:
+    """Options with Lightwood's keys rewritten into ours; other keys are left as they are.
+    ``built_in_mixers`` (default: all of ``our_mixers``) are those whose Lightwood args are dropped."""
+    built_in = our_mixers if built_in_mixers is None else built_in_mixers
     out: dict[str, Any] = {}
     encoders: dict[str, str] = {}
     for key, value in options.items():
@@ -105,8 +120,11 @@ def translate(options: dict[str, Any], our_encoders: set[str], our_mixers: set[s
             encoders.update({str(c): _encoder_spec(f"encoders.{c}", e, our_encoders) for c, e in spec.items()})
         elif key in ("model", "model.args"):
             model = _value(key, value)
-            out["mixers"] = _submodels(key, {"args": model} if key == "model.args" else model, our_mixers)
-        elif key == "accuracy_functions":
+            out["mixers"], mixer_args = _submodels(key, {"args": model} if key == "model.args" else model,
+                                                   our_mixers, built_in)
+            if mixer_args:
+                out["mixer_args"] = mixer_args
+        elif key in ("accuracy_functions", "mixer_args"):
             out[key] = _value(key, value)
         else:
             out[key] = value
