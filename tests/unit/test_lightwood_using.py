@@ -32,6 +32,15 @@ def test_tutorial_keys_become_engine_options():
     }
 
 
+def test_a_users_own_mixer_keeps_its_args_where_lightwoods_are_dropped():
+    options = _translate({"model.args": '{"submodels": [{"module": "my_pkg.mixers:Tabular", "args": {"depth": 3}},'
+                                        ' {"module": "LightGBM", "args": {"stop_after": 12}}]}',
+                          "mixer_args": '{"Other": {"x": 1}}'})
+    assert options == {"mixers": ["my_pkg.mixers:Tabular", "LightGBM"],
+                       "mixer_args": {"my_pkg.mixers:Tabular": {"depth": 3}, "Other": {"x": 1}}}
+    assert _translate({"mixer_args": '{"Other": {"x": 1}}'}) == {"mixer_args": {"Other": {"x": 1}}}
+
+
 def test_json_object_forms_and_our_own_names_pass():
     options = _translate({"encoders": {"notes": {"module": "TextRnnEncoder"}, "city": "CategoricalEncoder"},
                           "model": {"args": {"submodels": [{"module": "Neural"}, {"module": "LightGBM"}]}}})

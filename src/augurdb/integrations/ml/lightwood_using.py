@@ -122,14 +122,20 @@ def translate(options: dict[str, Any], our_encoders: set[str], our_mixers: set[s
             model = _value(key, value)
             out["mixers"], mixer_args = _submodels(key, {"args": model} if key == "model.args" else model,
                                                    our_mixers, built_in)
-            if mixer_args:
-                out["mixer_args"] = mixer_args
-        elif key in ("accuracy_functions", "mixer_args"):
+            out.setdefault("mixer_args", {}).update(mixer_args)
+        elif key == "mixer_args":
+            given = _value(key, value)
+            if not isinstance(given, dict):
+                raise WrongArguments('USING mixer_args must be a JSON object: {"<mixer>": {"<arg>": value}}')
+            out.setdefault("mixer_args", {}).update(given)
+        elif key == "accuracy_functions":
             out[key] = _value(key, value)
         else:
             out[key] = value
     if encoders:
         out["encoders"] = encoders
+    if not out.get("mixer_args", True):
+        del out["mixer_args"]
     if "mixers" in options and ("model" in options or "model.args" in options):
         raise WrongArguments("USING takes either mixers or Lightwood's model.args submodels, not both")
     return out
