@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,16 @@ def _wait_for_training(instance: Any) -> int:
         return 0
     names = ", ".join(f"{m.qualified_name} (version {m.version})" for m in map(instance.catalog.model, model_ids) if m)
     print(f"waiting for {names} to train (Ctrl-C stops waiting; an unfinished run goes back to the queue)...", file=sys.stderr, flush=True)
-    instance.jobs.join()
+    shown: dict[int, str] = {}
+    while instance.jobs.pending():
+        for model in filter(None, map(instance.catalog.model, model_ids)):
+            line = f"{model.qualified_name} (version {model.version}): {model.status}"
+            if model.current_phase:
+                line += f", phase {model.current_phase}/{model.total_phases} {model.phase_name}"
+            if shown.get(model.id) != line and model.status != "complete":
+                print(line, file=sys.stderr, flush=True)
+                shown[model.id] = line
+        time.sleep(1.0)
     finished = [m for m in map(instance.catalog.model, model_ids) if m is not None]
     for model in finished:
         print(f"{model.qualified_name} (version {model.version}): {model.status}"

@@ -19,3 +19,17 @@ class SlowStartMixer(LinearMixer):
     def fit(self, data, deadline: float) -> None:
         type(self).time_left_at_fit.append(deadline - time.monotonic())
         super().fit(data, deadline)
+
+
+class SlowFitMixer(LinearMixer):
+    """Its first fit in a process takes FIT_SECONDS, longer than the progress ticker's period."""
+
+    name = "SlowFitMixer"
+    FIT_SECONDS = 5.0
+    fits = 0
+
+    def fit(self, data, deadline: float) -> None:
+        if type(self).fits == 0:
+            time.sleep(self.FIT_SECONDS)
+        type(self).fits += 1
+        super().fit(data, deadline)

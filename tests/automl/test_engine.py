@@ -26,8 +26,8 @@ def regression_predictor():
 
 def test_learn_reports_phases_and_accuracy(regression_predictor):
     predictor, _, phases = regression_predictor
-    assert [p[2] for p in phases] == ["DataExtractor", "StatsGenerator", "DataVectorizer", "DataEncoder",
-                                      "ModelTrainer", "Analysis"]
+    starts = [p[2] for p in phases if ":" not in p[2]]  # steps inside a phase: tests/automl/test_progress.py
+    assert starts == ["DataExtractor", "StatsGenerator", "DataVectorizer", "DataEncoder", "ModelTrainer", "Analysis"]
     assert all(total == 6 for _, total, _ in phases)
     assert predictor.accuracy > 0.9
     assert predictor.target == "y"

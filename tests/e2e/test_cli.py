@@ -32,6 +32,20 @@ def test_create_model_from_sql_command_trains_to_the_end(tmp_path: Path) -> None
     assert predicted.stdout.split()[0] == "y" and abs(float(predicted.stdout.split()[1]) - 31) < 2
 
 
+def test_create_model_from_sql_command_shows_progress(tmp_path: Path) -> None:
+    """The command says which phase the worker is in while it waits: the mixer here takes 3 s to
+    set up inside ModelTrainer (tests/automl/slow_start.py)."""
+    data = str(tmp_path / "data")
+    csv = tmp_path / "line.csv"
+    csv.write_text("x,y\n" + "".join(f"{i % 17},{3 * (i % 17) + 1}\n" for i in range(60)))
+    assert augurdb("load", str(csv), "--data-dir", data).returncode == 0
+    created = augurdb("sql", "CREATE MODEL line FROM files (SELECT * FROM line) PREDICT y USING time_budget = 6, "
+                             "mixers = ['tests.automl.slow_start:SlowStartMixer']", "--data-dir", data)
+    assert created.returncode == 0, created.stderr
+    assert "mindsdb.line (version 1): training, phase 5/6 ModelTrainer" in created.stderr, created.stderr
+    assert created.stderr.rstrip().endswith("mindsdb.line (version 1): complete")
+
+
 @pytest.mark.parametrize("busy", ["--mysql-port", "--http-port"])
 def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path, busy: str) -> None:
     with socket.socket() as taken:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,12 +15,11 @@ from .encoders.base import ColumnEncoder, Matrix
 from .features import FeatureLayout
 from .model import CandidateReport, TrainedModel
 from .options import LearnOptions, PredictOptions
+from .progress import TrainingProgress
 from .selection import DecisionRule
 from .splits import Split
 from .statistics import ColumnStats
 from .tasks import Task
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -34,6 +33,7 @@ class LearnBus:
     seed: int
     budget: float
     started: float = field(default_factory=time.monotonic)
+    progress: TrainingProgress = field(default_factory=lambda: TrainingProgress(None, 0.0, 0.0))
     # DataExtractor
     data: pd.DataFrame | None = None
     target_null_rows: int = 0

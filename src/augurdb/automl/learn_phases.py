@@ -119,8 +119,9 @@ def encode_data(bus: LearnBus) -> None:
     if unknown:
         raise AutoMLError(f"encoders names columns that are not model inputs: {unknown}")
     blocks = []
-    for name in bus.input_columns:
+    for position, name in enumerate(bus.input_columns, start=1):
         encoder = make_encoder(bus.stats[name], bus.options.encoders.get(name))
+        bus.progress.step(f"{encoder.name} for {name} ({position}/{len(bus.input_columns)})")
         values = bus.values[name]
         fitted = encoder.fit_transform(_rows(values, fit_rows), target)
         block = fitted if not len(other_rows) else _stack_rows(fitted, encoder.transform(_rows(values, other_rows)),
@@ -183,6 +184,7 @@ def analyse(bus: LearnBus) -> None:
         output = blend({n: m.predict(x) for n, m in kept.items()}, bus.weights)
         return bus.task.score(y_rows, bus.decision.decide(output) if bus.decision else output)
 
+    bus.progress.step("column importance")
     bus.importances = permutation_importance(score, bus.x[rows], y, bus.layout, bus.seed, bus.deadline)
     bus.model = _build_model(bus, {name: bus.refitted.get(name, mixer) for name, mixer in kept.items()})
 

@@ -19,6 +19,7 @@ from .learn_phases import LEARN_PHASES
 from .model import TrainedModel
 from .options import available_threads, parse_learn_options, parse_predict_options, resolve_budget
 from .predict_phases import PREDICT_PHASES
+from .progress import TrainingProgress
 from .transaction import run_phases
 
 _MODEL_FILE = "model.joblib"
@@ -126,7 +127,11 @@ def learn(
     budget = resolve_budget(time_budget, len(df), len(df.columns))
     bus = LearnBus(raw=df, target=target, options=parsed, dtype_dict=dict(dtype_dict or {}), seed=int(seed),
                    budget=budget)
-    run_phases(LEARN_PHASES, bus, progress)
+    bus.progress = TrainingProgress(progress, bus.started, budget)
+    try:
+        run_phases(LEARN_PHASES, bus, bus.progress.phase)
+    finally:
+        bus.progress.close()
     assert bus.model is not None  # built by the last phase (Analysis)
     bus.model.info["training_seconds"] = round(bus.budget - bus.seconds_left(), 3)
     return Predictor(bus.model)

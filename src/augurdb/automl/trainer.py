@@ -46,12 +46,16 @@ def _mixer_names(bus: LearnBus) -> list[str]:
     return names
 
 
-def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: int) -> tuple[list, np.ndarray]:
+def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: int,
+               repeat: int = 0) -> tuple[list, np.ndarray]:
     """Train ``name`` on every fold of ``split``; return the fold models and held-out outputs."""
+    round_text = f" (repeat {repeat} of the k-fold)" if repeat else ""
     assert bus.x is not None and bus.y is not None and bus.task is not None  # set by earlier phases
     members = []
     held_out: dict[int, object] = {}  # row -> its held-out output (a value or class probabilities)
     for index, (train, valid) in enumerate(split.folds):
+        bus.progress.step(f"{name}{round_text}, fold {index + 1}/{len(split.folds)}" if len(split.folds) > 1
+                          else f"{name}{round_text}")
         fold_deadline = time.monotonic() + (deadline - time.monotonic()) / (len(split.folds) - index)
         mixer = registry.build(name, bus.options.mixer_args.get(name))
         data = TrainingData(bus.x[train], bus.y[train], bus.x[valid], bus.y[valid], bus.task,
@@ -130,7 +134,7 @@ def repeat_cross_validation(bus: LearnBus) -> None:
             started = time.monotonic()
             try:
                 new, output = _fit_folds(bus, name, split, started + cost[name] * _ROUND_MARGIN,
-                                         bus.seed + 100 * repeat)
+                                         bus.seed + 100 * repeat, repeat)
             except Exception as error:  # keep what earlier rounds gave; stop repeating this mixer
                 log.warning("mixer %s failed in repeat %d: %s", name, repeat, error)
                 del cost[name]
@@ -163,6 +167,7 @@ def refit_kept(bus: LearnBus) -> None:
         left = bus.seconds_left() - _reserve(bus)
         if expected > left:
             continue
+        bus.progress.step(f"{name}, refit on every row")
         refitted = bus.trained[name].refit(bus.x, bus.y, time.monotonic() + left, bus.options.threads)
         if refitted is not None:
             bus.refitted[name] = refitted
