@@ -93,3 +93,60 @@ def test_rnn_encoder_learns_from_word_order_and_round_trips():
     assert out.shape == (600, 8) and np.isfinite(out).all()
     restored = pickle.loads(pickle.dumps(encoder))
     assert np.allclose(restored.transform(texts[:5]), encoder.transform(texts[:5]), atol=1e-5)
+
+
+def test_target_statistics_inside_a_fold_never_see_its_held_out_targets():
+    """Under cross-validation, a fold's features (training and held-out rows alike) must be the
+    same whatever its held-out rows' targets are; the encoding fitted on every row is not."""
+    from augurdb.automl.encoders.base import TargetView
+
+    rng = np.random.default_rng(4)
+    n = 400
+    values = np.array([f"k{i}" for i in rng.integers(0, 60, n)], dtype=object)  # 60 levels: target means
+    y = rng.normal(size=n)
+    encoder = CategoricalEncoder("c")
+    everything = encoder.fit_transform(values, TargetView(y, 0, seed=1))
+    assert encoder.high_cardinality
+    fit_rows, held_out = np.arange(0, 320), np.arange(320, n)
+    changed = y.copy()
+    changed[held_out] += 50.0
+    fold = encoder.fold_features(values, fit_rows, TargetView(y, 0, seed=1))
+    fold_changed = encoder.fold_features(values, fit_rows, TargetView(changed, 0, seed=1))
+    assert fold.shape == everything.shape
+    np.testing.assert_array_equal(fold, fold_changed)
+    refit = CategoricalEncoder("c")
+    refit.fit_transform(values, TargetView(changed, 0, seed=1))
+    assert not np.array_equal(refit.transform(values[fit_rows]), encoder.transform(values[fit_rows]))
+
+
+def test_unsupervised_encoders_have_no_fold_features():
+    from augurdb.automl.encoders.base import TargetView
+    from augurdb.automl.encoders.numeric import NumericEncoder
+
+    encoder = CategoricalEncoder("c")
+    values = np.array(["a", "b"] * 50, dtype=object)
+    encoder.fit_transform(values, TargetView(np.arange(100.0), 0))
+    assert not encoder.high_cardinality and encoder.fold_features(values, np.arange(50), TargetView(np.arange(100.0), 0)) is None
+    numbers = NumericEncoder("n")
+    numbers.fit_transform(np.arange(10.0), TargetView(np.arange(10.0), 0))
+    assert numbers.fold_features(np.arange(10.0), np.arange(5), TargetView(np.arange(10.0), 0)) is None
+
+
+def test_cross_validated_training_encodes_each_fold_on_its_own_rows(monkeypatch):
+    from augurdb.automl import learn
+
+    calls: list[int] = []
+    original = CategoricalEncoder.fold_features
+
+    def counted(self, values, fit_rows, target):
+        calls.append(len(fit_rows))
+        return original(self, values, fit_rows, target)
+
+    monkeypatch.setattr(CategoricalEncoder, "fold_features", counted)
+    rng = np.random.default_rng(8)
+    n = 500  # under 2,000 rows: 5-fold cross-validation
+    cities = ["".join(rng.choice(list("abcdefghij"), 5)) for _ in range(40)]
+    df = pd.DataFrame({"city": rng.choice(cities, n), "x": rng.normal(size=n)})
+    df["y"] = df["x"] + rng.normal(size=n)
+    learn(df, "y", time_budget=4, options={"mixers": ["Linear"]})
+    assert calls and set(calls) == {400}  # each fold's 4/5 of the rows, once per fold and shuffle

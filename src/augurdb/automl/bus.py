@@ -52,6 +52,11 @@ class LearnBus:
     encoders: dict[str, ColumnEncoder] = field(default_factory=dict)
     layout: FeatureLayout | None = None
     x: Matrix | None = None
+    # Cross-validation only: supervised encoders' inputs and every column's block, from which
+    # each fold's matrix is rebuilt (learn_phases.fold_matrix), cached by the fold's rows.
+    fold_inputs: dict[str, object] = field(default_factory=dict)
+    blocks: list[Matrix] = field(default_factory=list)
+    fold_matrices: dict[bytes, Matrix] = field(default_factory=dict)
     # ModelTrainer
     candidates: list[CandidateReport] = field(default_factory=list)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # held-out outputs per mixer

@@ -14,7 +14,7 @@ from . import column_types as ct
 from .bus import LearnBus
 from .calibration import ProbabilityCalibration, measured_error
 from .conformal import RegressionConformal, measured_coverage
-from .encoders import TargetView, make_encoder
+from .encoders import ColumnEncoder, TargetView, make_encoder
 from .errors import AutoMLError
 from .explain import permutation_importance
 from .features import FeatureLayout, assemble
@@ -128,9 +128,14 @@ def encode_data(bus: LearnBus) -> None:
                                                                fit_rows, other_rows)
         bus.encoders[name] = encoder
         blocks.append(block)
+        if bus.split.strategy == "cross_validation" and type(encoder).fold_features is not ColumnEncoder.fold_features:
+            bus.fold_inputs[name] = values  # supervised: each fold re-encodes it (fold_matrix)
     bus.layout = FeatureLayout.from_encoders(bus.encoders)
     bus.x = assemble(blocks)
+    if bus.fold_inputs:
+        bus.blocks = blocks
     bus.values = {}  # encoded now; free the canonical copies
+
 
 
 def _rows(values, rows: np.ndarray):

@@ -16,6 +16,7 @@ from typing import cast
 import numpy as np
 
 from .bus import LearnBus
+from .fold_encoding import fold_matrix
 from .mixers import BaggedMixer, TrainingData, registry
 from .model import CandidateReport
 from .selection import DecisionRule, blend, greedy_ensemble, tune_decision
@@ -58,11 +59,12 @@ def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: in
                           else f"{name}{round_text}")
         fold_deadline = time.monotonic() + (deadline - time.monotonic()) / (len(split.folds) - index)
         mixer = registry.build(name, bus.options.mixer_args.get(name))
-        data = TrainingData(bus.x[train], bus.y[train], bus.x[valid], bus.y[valid], bus.task,
+        x = fold_matrix(bus, train) if split.strategy == "cross_validation" else bus.x
+        data = TrainingData(x[train], bus.y[train], x[valid], bus.y[valid], bus.task,
                             seed=seed + index, threads=bus.options.threads)
         mixer.fit(data, fold_deadline)
         members.append(mixer)
-        held_out.update(zip(valid.tolist(), mixer.predict(bus.x[valid]), strict=True))
+        held_out.update(zip(valid.tolist(), mixer.predict(x[valid]), strict=True))
     output = np.array([held_out[r] for r in split.evaluation_rows])
     return members, output
 

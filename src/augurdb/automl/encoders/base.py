@@ -41,3 +41,9 @@ class ColumnEncoder:
     def transform(self, values) -> Matrix:
         """Features for rows not used to fit the encoder."""
         raise NotImplementedError
+
+    def fold_features(self, values, fit_rows: np.ndarray, target: TargetView) -> Matrix | None:
+        """Under cross-validation (the encoder was fitted on every row): the features of all
+        ``values`` as if it had been fitted on ``fit_rows`` alone, so a fold's held-out rows are
+        encoded without their own targets. None: this encoder's features use no target."""
+        return None

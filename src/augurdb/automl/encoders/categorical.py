@@ -64,13 +64,13 @@ class CategoricalEncoder(ColumnEncoder):
             return onehot[:, 1:2] if width == 1 else onehot
         return target.values.reshape(-1, 1).astype("float64")
 
-    def _means(self, keys: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    def _means(self, keys: np.ndarray, y: np.ndarray, prior: np.ndarray) -> dict[str, np.ndarray]:
         table: dict[str, np.ndarray] = {}
         unique, inverse = np.unique(keys, return_inverse=True)
         sums = np.zeros((len(unique), y.shape[1]))
         np.add.at(sums, inverse, y)
         counts = np.bincount(inverse, minlength=len(unique)).reshape(-1, 1)
-        smoothed = (sums + _SMOOTHING * self.prior) / (counts + _SMOOTHING)
+        smoothed = (sums + _SMOOTHING * prior) / (counts + _SMOOTHING)
         for key, row in zip(unique, smoothed, strict=True):
             table[key] = row
         return table
@@ -78,18 +78,36 @@ class CategoricalEncoder(ColumnEncoder):
     def _fit_target_statistics(self, values: np.ndarray, target: TargetView) -> np.ndarray:
         y = self._target_matrix(target)
         self.prior = y.mean(axis=0)
-        keys = np.array(["" if v is None else str(v) for v in values], dtype=object)
-        self.target_means = self._means(keys, y)
-        rng = np.random.default_rng(target.seed)
-        folds = rng.permutation(len(keys)) % _FOLDS
+        keys = _text_keys(values)
+        self.target_means = self._means(keys, y, self.prior)
+        width = y.shape[1]
+        self.feature_names += [f"{self.column}:target_mean_{i}" for i in range(width)]
+        return self._out_of_fold(keys, y, target.seed)
+
+    def _out_of_fold(self, keys: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+        """Each row's target means from the other folds of these rows only."""
+        prior = y.mean(axis=0)
+        folds = np.random.default_rng(seed).permutation(len(keys)) % _FOLDS
         out_of_fold = np.empty_like(y)
         for fold in range(_FOLDS):
             inside = folds == fold
-            table = self._means(keys[~inside], y[~inside])
-            out_of_fold[inside] = [table.get(k, self.prior) for k in keys[inside]]
-        width = y.shape[1]
-        self.feature_names += [f"{self.column}:target_mean_{i}" for i in range(width)]
+            table = self._means(keys[~inside], y[~inside], prior)
+            out_of_fold[inside] = [table.get(k, prior) for k in keys[inside]]
         return out_of_fold
+
+    def fold_features(self, values: np.ndarray, fit_rows: np.ndarray, target: TargetView) -> np.ndarray | None:
+        """All rows' features as a fit on ``fit_rows`` alone would give them: the target means of
+        fit rows out of fold among themselves, of the other rows from the fit rows only."""
+        if not self.high_cardinality:
+            return None  # no target statistics: the features do not depend on which rows fitted them
+        keys, y = _text_keys(values), self._target_matrix(target)
+        block = np.empty_like(y)
+        block[fit_rows] = self._out_of_fold(keys[fit_rows], y[fit_rows], target.seed)
+        others = np.setdiff1d(np.arange(len(keys)), fit_rows)
+        prior = y[fit_rows].mean(axis=0)
+        table = self._means(keys[fit_rows], y[fit_rows], prior)
+        block[others] = [table.get(k, prior) for k in keys[others]]
+        return self._assemble(values, block)
 
     def _assemble(self, values: np.ndarray, stats_block: np.ndarray | None,
                   keys: _Keys | None = None) -> np.ndarray:
@@ -134,6 +152,10 @@ class CategoricalEncoder(ColumnEncoder):
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_means_cache"}
+
+
+def _text_keys(values: np.ndarray) -> np.ndarray:
+    return np.array(["" if v is None else str(v) for v in values], dtype=object)
 
 
 class _Keys:

@@ -1,0 +1,29 @@
+"""Encoders fitted inside each cross-validation fold, where they learn from the target."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bus import LearnBus
+from .encoders import TargetView
+from .encoders.base import Matrix
+from .features import assemble
+
+
+def fold_matrix(bus: LearnBus, fit_rows: np.ndarray) -> Matrix:
+    """The feature matrix a fold's mixers train and are scored on: under cross-validation, the
+    target statistics are those of the fold's training rows only, so no held-out row is encoded
+    with its own target (or its fold's). Other encoders use no target; their features stay."""
+    assert bus.x is not None and bus.y is not None and bus.task is not None  # set by encode_data
+    if not bus.fold_inputs:
+        return bus.x
+    key = fit_rows.tobytes()
+    if key not in bus.fold_matrices:
+        target = TargetView(bus.y, bus.task.n_classes, bus.seed)
+        blocks = list(bus.blocks)
+        for position, name in enumerate(bus.input_columns):
+            if name in bus.fold_inputs:
+                block = bus.encoders[name].fold_features(bus.fold_inputs[name], fit_rows, target)
+                blocks[position] = blocks[position] if block is None else block
+        bus.fold_matrices[key] = assemble(blocks)
+    return bus.fold_matrices[key]
