@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench bench-autogluon-env system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ test: $(VENV)/.installed system-deps
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
+
+# AutoGluon for bench/automl.py: its pins do not fit beside this project's, so it gets its own
+# environment (torch is the local CPU wheel).
+bench-autogluon-env:
+	$(PYTHON) -m venv .venv-autogluon
+	.venv-autogluon/bin/python -m pip install -q --upgrade pip
+	.venv-autogluon/bin/python -m pip install -q "torch==2.13.0" "autogluon.tabular[lightgbm,catboost,xgboost]"
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[test,bench]'

@@ -1,4 +1,4 @@
-"""Benchmark the built-in AutoML engine against LightGBM defaults and FLAML on the shared datasets.
+"""Benchmark the built-in AutoML engine against LightGBM defaults, FLAML and AutoGluon on the shared datasets.
 
 Every system gets the same fixed split (seed 0, 80/20, stratified for classes; adult_income uses
 its own test.csv), the same time budget, the same primary metric (balanced accuracy for classes,
@@ -9,6 +9,16 @@ under "## AutoML engine".
     python bench/automl.py --budget 60 --write-docs
     python bench/automl.py --budget 10 --datasets heart_disease,titanic --systems augurdb,lightgbm
     python bench/automl.py --datasets sms_spam --systems augurdb --text-encoder TfidfTextEncoder
+    python bench/automl.py --systems augurdb,autogluon --autogluon-python .venv-autogluon/bin/python
+    python bench/automl.py --check-values --budget 20
+
+For augurdb it also measures what its confidence states against the test split: the share of true
+values inside [<target>_min, <target>_max] and the mean stated confidence (numbers), the expected
+calibration error of the stated probability of the predicted class (classes), and each mixer's
+held-out score. AutoGluon (`autogluon.tabular`, presets='medium_quality') does not install beside
+this project's pins, so it runs from its own environment (`make bench-autogluon-env`).
+--check-values trains through a real server instead and compares the predicted values, fetched
+over the MySQL protocol, with the test split's labels as the CSV spells them.
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ DATASETS = {
     # Memory check at scale: 100k rows x 19 columns of real flight data.
     "nyc_flights_100k": ("nyc_flights_2013/flights.parquet", None, "arr_delay", "number"),
 }
-SYSTEMS = ("augurdb", "lightgbm", "flaml")
+SYSTEMS = ("augurdb", "lightgbm", "flaml", "autogluon")
 
 
 def _read(relative: str) -> pd.DataFrame:
@@ -117,8 +127,23 @@ def run_augurdb(train, test, target, task, budget, text_encoder=None):
     predictor = learn(train, target, time_budget=budget, seed=0, options=options)
     fit = time.perf_counter() - started
     started = time.perf_counter()
-    predicted = predictor.predict(test.drop(columns=[target]), options={"explain": False})[target]
-    return predicted, fit, time.perf_counter() - started
+    out = predictor.predict(test.drop(columns=[target]), options={"explain": False})
+    predict = time.perf_counter() - started
+    return out[target], fit, predict, _trust(predictor, out, test[target], target, task)
+
+
+def _trust(predictor, out: pd.DataFrame, truth: pd.Series, target: str, task: str) -> dict:
+    """What the stated confidence is worth on the test split, and each mixer's held-out score."""
+    from augurdb.automl.calibration import expected_calibration_error
+
+    stated = out[f"{target}_confidence"].to_numpy(dtype=float)
+    mixers = {row["name"]: row["performance"] for row in predictor.describe("model").to_dict("records")}
+    if task == "class":
+        correct = out[target].astype(str).to_numpy() == truth.astype(str).to_numpy()
+        return {"calibration_error": expected_calibration_error(stated, correct), "mixers": mixers}
+    values = truth.astype(float)
+    inside = (values >= out[f"{target}_min"]) & (values <= out[f"{target}_max"])
+    return {"coverage": float(inside.mean()), "stated_confidence": float(stated.mean()), "mixers": mixers}
 
 
 def run_lightgbm(train, test, target, task, budget):
@@ -140,7 +165,7 @@ def run_lightgbm(train, test, target, task, budget):
     fit = time.perf_counter() - started
     started = time.perf_counter()
     predicted = model.predict(x_test)
-    return predicted, fit, time.perf_counter() - started
+    return predicted, fit, time.perf_counter() - started, {}
 
 
 def _balanced_accuracy_metric(x_val, y_val, estimator, labels, x_train, y_train, *args, **kwargs):
@@ -165,27 +190,46 @@ def run_flaml(train, test, target, task, budget):
     fit = time.perf_counter() - started
     started = time.perf_counter()
     predicted = automl.predict(x_test)
-    return predicted, fit, time.perf_counter() - started
+    return predicted, fit, time.perf_counter() - started, {}
 
 
-RUNNERS = {"augurdb": run_augurdb, "lightgbm": run_lightgbm, "flaml": run_flaml}
+def run_autogluon(train, test, target, task, budget):
+    """AutoGluon-Tabular, presets='medium_quality', told the same metric and budget."""
+    import tempfile
+
+    from autogluon.tabular import TabularPredictor
+
+    metric = "balanced_accuracy" if task == "class" else "r2"
+    with tempfile.TemporaryDirectory() as path:
+        predictor = TabularPredictor(label=target, eval_metric=metric, path=path, verbosity=0,
+                                     problem_type=None if task == "class" else "regression")
+        started = time.perf_counter()
+        predictor.fit(train, time_limit=budget, presets="medium_quality", num_cpus=1)
+        fit = time.perf_counter() - started
+        started = time.perf_counter()
+        predicted = predictor.predict(test.drop(columns=[target]))
+        return predicted, fit, time.perf_counter() - started, {}
+
+
+RUNNERS = {"augurdb": run_augurdb, "lightgbm": run_lightgbm, "flaml": run_flaml, "autogluon": run_autogluon}
 
 
 def worker(system: str, name: str, budget: float, text_encoder: str | None) -> None:
     """Run one system on one dataset in this process; print one JSON line."""
     train, test, target, task = load_split(name)
     extra = {"text_encoder": text_encoder} if system == "augurdb" and text_encoder else {}
-    predicted, fit, predict = RUNNERS[system](train, test, target, task, budget, **extra)
+    predicted, fit, predict, trust = RUNNERS[system](train, test, target, task, budget, **extra)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"system": system, "dataset": name, "metric": score(task, test[target], predicted),
-                      "fit_s": fit, "predict_s": predict, "peak_mb": peak_mb, "rows": len(train)}))
+                      "fit_s": fit, "predict_s": predict, "peak_mb": peak_mb, "rows": len(train), **trust}))
 
 
-def run_isolated(system: str, name: str, budget: float, cores: set[int], text_encoder: str | None) -> dict:
-    """One system on one dataset in a fresh process pinned to ``cores``."""
+def run_isolated(system: str, name: str, budget: float, cores: set[int], text_encoder: str | None,
+                 python: str = sys.executable) -> dict:
+    """One system on one dataset in a fresh process (of ``python``) pinned to ``cores``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": str(len(cores))}
-    command = [sys.executable, __file__, "--worker", system, "--datasets", name, "--budget", str(budget)]
+    command = [python, __file__, "--worker", system, "--datasets", name, "--budget", str(budget)]
     if text_encoder:
         command += ["--text-encoder", text_encoder]
     result = subprocess.run(command, capture_output=True, text=True, env=env,
@@ -216,6 +260,48 @@ def table(results: list[dict], names: list[str], systems: list[str]) -> str:
     return "\n".join(lines)
 
 
+def trust_table(results: list[dict], names: list[str]) -> str:
+    """augurdb's stated confidence against the test split, and each mixer's held-out score."""
+    by_name = {r["dataset"]: r for r in results if r["system"] == "augurdb" and "metric" in r}
+    mixers = sorted({m for r in by_name.values() for m in r.get("mixers", {})},
+                    key=lambda m: (m not in _BUILT_IN_ORDER, _BUILT_IN_ORDER.index(m) if m in _BUILT_IN_ORDER else 0, m))
+    lines = ["| dataset | what the confidence states, on the test split | " + " | ".join(mixers) + " |",
+             "|" + "---|" * (len(mixers) + 2)]
+    for name in names:
+        r = by_name.get(name)
+        if r is None:
+            continue
+        if "coverage" in r:
+            trust = (f"{100 * r['coverage']:.1f}% of true values inside the bounds, stated "
+                     f"{100 * r['stated_confidence']:.1f}%")
+        else:
+            trust = f"calibration error {r['calibration_error']:.3f}"
+        scores = [f"{r['mixers'][m]:.4f}" if r.get("mixers", {}).get(m) is not None else "–" for m in mixers]
+        lines.append(f"| {name} | {trust} | " + " | ".join(scores) + " |")
+    return "\n".join(lines)
+
+
+_BUILT_IN_ORDER = ["Linear", "LightGBM", "FullyConnectedNet", "EnsembleFullyConnectedNet", "EnsembleConvNet"]
+
+
+def comparison(results: list[dict], names: list[str], systems: list[str]) -> str:
+    """augurdb against each other system: datasets at or above it, and the largest shortfall."""
+    by_key = {(r["dataset"], r["system"]): r.get("metric") for r in results}
+    lines = []
+    for other in systems:
+        if other == "augurdb":
+            continue
+        pairs = [(by_key.get((n, "augurdb")), by_key.get((n, other))) for n in names]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        if not pairs:
+            continue
+        at_least = sum(a >= b for a, b in pairs)
+        shortfall = max(0.0, max(b - a for a, b in pairs))
+        lines.append(f"- against {other}: at or above on {at_least} of {len(pairs)} datasets "
+                     f"({100 * at_least / len(pairs):.0f}%), largest shortfall {100 * shortfall:.2f} points")
+    return "\n".join(lines)
+
+
 def write_docs(markdown: str, command: str, budget: float, cores: set[int]) -> None:
     """Replace (or add) the "## AutoML engine" section of docs/benchmarks.md, keeping the others."""
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
@@ -223,7 +309,11 @@ def write_docs(markdown: str, command: str, budget: float, cores: set[int]) -> N
         f"{SECTION}\n\nMeasured {time.strftime('%Y-%m-%d')} on this machine kind (2 cores, no GPU), every system "
         f"in its own process pinned to core(s) {sorted(cores)}, {budget:g} s budget, fixed split (seed 0, "
         "80/20, stratified for classes; adult_income uses its own test.csv). Cells: primary metric (fit time, "
-        "predict time for the whole test split, peak RSS of the process). Reproduce with:\n\n"
+        "predict time for the whole test split, peak RSS of the process). Then augurdb's stated confidence "
+        "against the test split (numbers: share of true values inside [<target>_min, <target>_max] against the "
+        "mean of <target>_confidence; classes: expected calibration error of <target>_confidence, 10 bins) and "
+        "each mixer's held-out score (R² or balanced accuracy on the validation rows, DESCRIBE's "
+        "performance). Reproduce with:\n\n"
         f"    {command}\n\n{markdown}\n"
     )
     start = text.find(SECTION)
@@ -244,6 +334,10 @@ def main() -> None:
     parser.add_argument("--cores", default="0", help="cores every system is pinned to, e.g. 0 or 0,1")
     parser.add_argument("--text-encoder", help="augurdb: this encoder for every text column (default: its own choice)")
     parser.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
+    parser.add_argument("--autogluon-python", default=str(ROOT / ".venv-autogluon" / "bin" / "python"),
+                        help="the interpreter of AutoGluon's own environment (make bench-autogluon-env)")
+    parser.add_argument("--check-values", action="store_true",
+                        help="train through a real server; compare predicted values with the labels as written")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
@@ -253,15 +347,22 @@ def main() -> None:
     if args.worker:
         worker(args.worker, names[0], args.budget, args.text_encoder)
         return
+    if args.check_values:
+        from check_values import check_values
+
+        print(check_values([n for n in names if DATASETS[n][3] == "class"], args.budget))
+        return
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     cores = {int(c) for c in args.cores.split(",")}
     results = []
     for name in names:
         for system in systems:
-            result = run_isolated(system, name, args.budget, cores, args.text_encoder)
+            python = args.autogluon_python if system == "autogluon" else sys.executable
+            result = run_isolated(system, name, args.budget, cores, args.text_encoder, python)
             results.append(result)
             print(json.dumps(result), flush=True)
-    markdown = table(results, names, systems)
+    markdown = "\n\n".join(part for part in (table(results, names, systems), comparison(results, names, systems),
+                                               trust_table(results, names)) if part)
     print(markdown)
     if args.write_docs:
         command = "python bench/automl.py " + " ".join(a for a in sys.argv[1:])
