@@ -49,6 +49,17 @@ def test_an_unknown_option_lists_every_valid_one(server: RunningServer, rows_fil
     assert query(server, "SELECT * FROM mindsdb.models WHERE name = 'typo'") == []
 
 
+@pytest.mark.parametrize("using", ["engine = 'mlflow', url.predict = 'http://127.0.0.1:9/invocations'",
+                                   "engine = 'http', url = 'http://127.0.0.1:9/predict'"])
+def test_a_linked_engines_unknown_option_lists_its_own_and_the_servers(server: RunningServer, using: str) -> None:
+    code, message = mysql_error(server, f"CREATE MODEL typo_link PREDICT y USING {using}, formt = 'json'")
+    engine = using.split("'")[1]
+    assert code == 1210 and message.startswith(f"[{engine}] unknown USING option(s) formt; valid options: "), message
+    for option in ("engine", "tag", "join_learn_process", "active", "format" if engine == "mlflow" else "url"):
+        assert option in message
+    assert query(server, "SELECT * FROM mindsdb.models WHERE name = 'typo_link'") == []
+
+
 def test_port_variable_is_the_servers_mysql_port(server: RunningServer) -> None:
     with mysql(server) as con, con.cursor() as cur:
         cur.execute("SELECT @@port, @@global.port")

@@ -11,11 +11,11 @@ import pyarrow as pa
 from augurdb.errors import WrongArguments
 from augurdb.integrations.ml import lightwood_using
 from augurdb.integrations.ml.base import (
-    SERVER_OPTIONS,
     EngineCapabilities,
     PredictRequest,
     ProgressFn,
     TrainingResult,
+    refuse_unknown_options,
 )
 
 # USING keys this adapter reads itself; everything else goes to automl.learn(options=...).
@@ -42,11 +42,8 @@ class AutoMLEngine:
         from augurdb.automl.options import LEARN_OPTIONS, parse_learn_options
 
         learn_options = _learn_options(options)
-        unknown = sorted(set(learn_options) - LEARN_OPTIONS)
-        if unknown:  # named here, where every key CREATE MODEL takes for this engine is known
-            valid = ", ".join(sorted(LEARN_OPTIONS | _LEARN_ARGS | SERVER_OPTIONS))
-            raise WrongArguments(f"[automl] unknown USING option(s) {', '.join(unknown)}; valid options: {valid} "
-                                 "(and Lightwood's encoders.<column>.module, model.args)")
+        refuse_unknown_options("automl", learn_options, LEARN_OPTIONS | _LEARN_ARGS,
+                               also="and Lightwood's encoders.<column>.module, model.args")
         try:
             parse_learn_options(learn_options)
         except AutoMLError as error:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
 
+from augurdb.errors import WrongArguments
+
 ProgressFn = Callable[[int, int, str], None]
 
 # USING keys the server reads itself for every engine (which engine, a tag, waiting for training,
 # keeping the current version active); engines get the rest.
 SERVER_OPTIONS = frozenset({"engine", "tag", "join_learn_process", "active"})
+
+
+def refuse_unknown_options(engine: str, options: Iterable[str], valid: Iterable[str], context: str = "",
+                           also: str = "") -> None:
+    """WrongArguments naming the unknown USING keys and every key CREATE MODEL takes for this
+    engine: its own and the server's (``context``: e.g. " with model_uri"; ``also``: a note)."""
+    unknown = sorted(set(options) - set(valid) - SERVER_OPTIONS)
+    if unknown:
+        keys = ", ".join(sorted(set(valid) | SERVER_OPTIONS))
+        raise WrongArguments(f"[{engine}] unknown USING option(s) {', '.join(unknown)}{context}; valid options: "
+                             f"{keys}{f' ({also})' if also else ''}")
 
 
 @dataclass(frozen=True)

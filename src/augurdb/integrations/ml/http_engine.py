@@ -29,6 +29,7 @@ from augurdb.integrations.ml.base import (
     PredictRequest,
     ProgressFn,
     TrainingResult,
+    refuse_unknown_options,
 )
 from augurdb.integrations.ml.http_client import (
     Endpoint,
@@ -70,9 +71,7 @@ class HttpLink:
 
     @classmethod
     def from_options(cls, target: str, options: dict[str, Any]) -> HttpLink:
-        unknown = sorted(set(options) - OPTIONS)
-        if unknown:
-            raise WrongArguments(f"[http] unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(OPTIONS))}")
+        refuse_unknown_options("http", options, OPTIONS)
         url = str(options.get("url") or "")
         if urlsplit(url).scheme not in ("http", "https"):
             raise WrongArguments("[http] give the endpoint: USING url = 'http://host:port/path'")

@@ -31,6 +31,7 @@ from augurdb.integrations.ml.base import (
     PredictRequest,
     ProgressFn,
     TrainingResult,
+    refuse_unknown_options,
 )
 from augurdb.integrations.ml.http_client import (
     Endpoint,
@@ -76,9 +77,7 @@ class Link:
 
     @classmethod
     def from_options(cls, target: str, options: dict[str, Any]) -> Link:
-        unknown = sorted(set(options) - OPTIONS)
-        if unknown:
-            raise WrongArguments(f"[mlflow] unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(OPTIONS))}")
+        refuse_unknown_options("mlflow", options, OPTIONS)
         url = options.get("url.predict") or options.get("predict_url")
         if not url or urlsplit(str(url)).scheme not in ("http", "https"):
             raise WrongArguments("[mlflow] give the model's URL: USING url.predict = 'http://host:port/invocations'")
@@ -138,10 +137,7 @@ class MLflowRestEngine:
 def _local_link(target: str, options: dict[str, Any]) -> Any:
     from augurdb.integrations.ml.mlflow_local import LocalLink, checked_uri
 
-    unknown = sorted(set(options) - LOCAL_OPTIONS)
-    if unknown:
-        raise WrongArguments(f"[mlflow] unknown option(s) {', '.join(unknown)} with model_uri; valid: "
-                             f"{', '.join(sorted(LOCAL_OPTIONS))}")
+    refuse_unknown_options("mlflow", options, LOCAL_OPTIONS, " with model_uri")
     inputs, target_type = declared_columns(target, options, "mlflow")
     return LocalLink(checked_uri(str(options["model_uri"])), target, inputs, target_type,
                      _positive(options, "batch_size", 10_000, int))
