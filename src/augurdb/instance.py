@@ -28,6 +28,7 @@ from augurdb.jobs.training import TrainingJobs
 from augurdb.server.login_throttle import LoginThrottle
 
 if TYPE_CHECKING:
+    from augurdb.server.siblings import Siblings
     from augurdb.session import Session
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class Instance:
         self.models = ModelCache(self.artifacts)
         self.plan_cache = PlanCache()
         self.processes = ProcessList()
+        self.siblings: Siblings | None = None  # with --processes N: the others' connections (server/siblings.py)
         self.login_throttle = LoginThrottle()  # one per server: MySQL and HTTP logins count together
         self.sources = Sources()
         self.jobs = TrainingJobs(self.catalog, self.artifacts, _runner(settings), self._ownership(),

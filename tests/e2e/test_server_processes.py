@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,17 +69,56 @@ def test_both_processes_serve_one_data_directory(two_processes: RunningServer, s
                 cur.execute("SELECT count(*) FROM files.rentals")
                 assert cur.fetchone() == (5037,)
         assert len(answers) == 1, f"both processes answer the same: {answers}"
-        other = by_process[1][1]
-        with other.cursor() as cur:
-            cur.execute("SELECT CONNECTION_ID()")
-            other_id = cur.fetchone()[0]
-        with by_process[0][0].cursor() as cur, pytest.raises(pymysql.err.OperationalError) as unknown:
-            cur.execute(f"KILL {other_id}")
-        assert unknown.value.args[0] == 1094 and "another process of this server" in unknown.value.args[1]
+        _processlist_and_kill_reach_the_other_process(by_process)
     finally:
         for cons in by_process.values():
             for con in cons:
                 con.close()
+
+
+def _processlist_and_kill_reach_the_other_process(by_process: dict[int, list[pymysql.Connection]]) -> None:
+    ids = {con.thread_id() for cons in by_process.values() for con in cons}
+    busy = by_process[1][2]
+    busy_id = busy.thread_id()
+    with by_process[0][0].cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW FULL PROCESSLIST")
+        listed = {row["Id"]: row for row in cur.fetchall()}
+    assert set(ids) <= set(listed), "every connection of both processes is listed"
+    assert {i >> 24 for i in listed} == {0, 1}
+    assert listed[by_process[0][0].thread_id()]["Info"] == "SHOW FULL PROCESSLIST"
+
+    # KILL QUERY from process 0 stops a statement running in process 1; the connection stays.
+    def long_query() -> None:
+        with busy.cursor() as cur, pytest.raises(pymysql.err.OperationalError) as stopped:
+            cur.execute("SELECT count(*) FROM range(1000000000000) AS a")
+        errors.append(stopped.value.args[0])
+
+    errors: list[int] = []
+    runner = threading.Thread(target=long_query)
+    runner.start()
+    deadline = time.monotonic() + 20
+    with by_process[0][0].cursor(pymysql.cursors.DictCursor) as cur:
+        while True:
+            cur.execute("SHOW FULL PROCESSLIST")
+            if any(row["Id"] == busy_id and row["Command"] == "Query" for row in cur.fetchall()):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("the statement in process 1 never showed in process 0's processlist")
+            time.sleep(0.1)
+        cur.execute(f"KILL QUERY {busy_id}")
+    runner.join(30)
+    assert errors == [1317]
+    with busy.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    victim = by_process[1][1]
+    with by_process[0][0].cursor() as cur:
+        cur.execute(f"KILL {victim.thread_id()}")
+    with victim.cursor() as cur, pytest.raises(pymysql.err.OperationalError):
+        cur.execute("SELECT 1")
+    with by_process[0][0].cursor() as cur, pytest.raises(pymysql.err.OperationalError) as unknown:
+        cur.execute(f"KILL {(1 << 24) | 999_999}")
+    assert unknown.value.args[0] == 1094
 
 
 def test_sigterm_stops_every_process(tmp_path: Path) -> None:

@@ -182,15 +182,35 @@ def timeout_ms(session: Session, statement: exp.Expr | None) -> int:
         return 0
 
 
-def processlist_table(session: Session, full: bool = False) -> pa.Table:
+def process_rows(processes: ProcessList, full: bool) -> list[dict[str, Any]]:
+    """This process's connections as SHOW PROCESSLIST rows."""
     now = time.time()
     rows: list[dict[str, Any]] = []
-    for process in session.instance.processes.all():
+    for process in processes.all():
         info = process.info if full or process.info is None else process.info[:100]
         rows.append({"Id": process.id, "User": process.user, "Host": process.host,
                      "db": process.session.database, "Command": "Query" if process.info else "Sleep",
                      "Time": int(now - process.since), "State": "executing" if process.info else "",
                      "Info": info})
+    return rows
+
+
+def kill_connection(processes: ProcessList, connection_id: int, query_only: bool) -> bool:
+    """KILL [QUERY] a connection of this process; False when it has none with that id."""
+    target = processes.get(connection_id)
+    if target is None:
+        return False
+    target.session.interrupt.stop(QueryInterrupted("Query execution was interrupted"))
+    if not query_only:
+        target.close()
+    return True
+
+
+def processlist_table(session: Session, full: bool = False) -> pa.Table:
+    """Every connection of the server: this process's, and with --processes the others'."""
+    rows = process_rows(session.instance.processes, full)
+    if session.instance.siblings is not None:
+        rows = sorted(rows + session.instance.siblings.rows(full), key=lambda row: row["Id"])
     names = [("Id", pa.int64()), ("User", pa.string()), ("Host", pa.string()), ("db", pa.string()),
              ("Command", pa.string()), ("Time", pa.int64()), ("State", pa.string()), ("Info", pa.string())]
     return pa.table({n: pa.array([r[n] for r in rows], t) for n, t in names})
@@ -202,17 +222,18 @@ def _kill(statement: exp.Kill, session: Session) -> Result:
         target_id = int(statement.this.name)
     except ValueError:
         raise AugurError("KILL takes a connection id (see SHOW PROCESSLIST)", code=1064, sqlstate="42000") from None
-    target = session.instance.processes.get(target_id)
-    if target is None:
-        from augurdb.server.process_group import process_index, serving_process
-
-        if serving_process(target_id) != process_index():
-            raise AugurError(f"Unknown thread id: {target_id}: that connection is served by another process of "
-                             "this server (--processes); KILL reaches the connections of its own process",
-                             code=1094)
-        raise AugurError(f"Unknown thread id: {target_id}", code=1094)  # ER_NO_SUCH_THREAD
     kind = statement.args.get("kind")
-    target.session.interrupt.stop(QueryInterrupted("Query execution was interrupted"))
-    if not (kind is not None and kind.name.upper() == "QUERY"):
-        target.close()
-    return Result.ok()
+    query_only = kind is not None and kind.name.upper() == "QUERY"
+    if kill_connection(session.instance.processes, target_id, query_only):
+        return Result.ok()
+    from augurdb.server.process_group import process_index, serving_process
+
+    owner, siblings = serving_process(target_id), session.instance.siblings
+    if siblings is not None and owner != process_index():
+        found = siblings.kill(owner, target_id, query_only)
+        if found is None:
+            raise AugurError(f"KILL {target_id}: server process {owner}, which serves that connection, did not "
+                             "answer; try again", code=1094)
+        if found:
+            return Result.ok()
+    raise AugurError(f"Unknown thread id: {target_id}", code=1094)  # ER_NO_SUCH_THREAD

@@ -9,7 +9,8 @@ They share everything else through the data directory: the catalog (SQLite in WA
 PostgreSQL), model files, uploaded files, and the training queue, which one process at a time
 runs (jobs/ownership.py). Each has its own DuckDB, model cache and plan cache. Connection ids
 carry the process's index in their top byte, so they are unique across the group; SHOW
-PROCESSLIST and KILL reach the connections of the process serving the statement.
+PROCESSLIST lists every process's connections and KILL reaches any of them: the processes ask
+each other over Unix sockets (siblings.py).
 
 The first process forwards SIGTERM/SIGINT to the others and waits for them; one that dies is
 started again after a second.

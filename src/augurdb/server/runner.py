@@ -12,10 +12,12 @@ import uvicorn
 
 from augurdb.config import Settings
 from augurdb.errors import CatalogError
+from augurdb.executor.processes import kill_connection, process_rows
 from augurdb.instance import Instance
 from augurdb.server.http.app import create_app
 from augurdb.server.mysql import MySQLServer
 from augurdb.server.process_group import ProcessGroup, first_connection_id, inherited_listeners, process_index
+from augurdb.server.siblings import Siblings
 from augurdb.server.tls import server_context, server_pair
 
 log = logging.getLogger("augurdb")
@@ -65,6 +67,11 @@ async def serve(settings: Settings) -> None:
                         throttle=instance.login_throttle, sock=mysql_socket,
                         first_connection_id=first_connection_id())
     await mysql.start()
+    if settings.processes > 1:
+        instance.siblings = Siblings(
+            mysql.port, process_index(), settings.processes,
+            rows=lambda full: process_rows(instance.processes, full),
+            kill=lambda connection_id, query_only: kill_connection(instance.processes, connection_id, query_only))
     https = server_pair(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.http_tls else (None, None)
     http = uvicorn.Server(uvicorn.Config(create_app(instance), host=settings.host, port=settings.http_port,
                                          log_level="warning", lifespan="off",
@@ -89,4 +96,6 @@ async def serve(settings: Settings) -> None:
     http.should_exit = True
     others = asyncio.to_thread(group.stop) if group is not None else asyncio.sleep(0)
     await asyncio.gather(mysql.close(grace=SHUTDOWN_GRACE_S), http_task, others)
+    if instance.siblings is not None:
+        instance.siblings.close()
     instance.close()
