@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from augurdb.session import Session
 
 CAPACITY = 512
+# A one-row prediction sets one literal per model input; a statement with more (an IN list of
+# thousands of values) is no such prediction, and would be parsed twice for nothing.
+MAX_LITERALS = 1000
 # A backtick-quoted name (kept as it is), a string literal in single quotes ('' is a quote inside
 # it), or a number standing alone.
 _LITERAL = re.compile(r"`[^`]*`|'(?:[^'\\]|'')*'|(?<![\w.$])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.$'])")
@@ -62,7 +65,7 @@ class PlanCache:
     def execute(self, session: Session, sql: str) -> Result | None:
         """The statement's result from a prepared plan; None when it must take the ordinary path."""
         shape = statement_shape(sql)
-        if shape is None:
+        if shape is None or len(shape[1]) > MAX_LITERALS:
             return None
         key = (session.database, shape[0])
         with self._lock:
@@ -101,7 +104,7 @@ class PlanCache:
         from augurdb.errors import AugurError
         from augurdb.planner.planner import plan_query
         from augurdb.planner.snapshot import Snapshot
-        from augurdb.sql.compat import name_columns_as_mysql, rewrite_client_probes
+        from augurdb.sql.compat import as_mysql_answers
         from augurdb.sql.parser import parse
 
         try:
@@ -114,7 +117,7 @@ class PlanCache:
         if len(list(statement.find_all(exp.Literal))) != len(values):
             return _NOT_CACHEABLE  # a literal outside the WHERE inputs (LIMIT, a projection, a sign)
         try:
-            plan = plan_query(Snapshot.take(session), name_columns_as_mysql(rewrite_client_probes(session, statement)))
+            plan = plan_query(Snapshot.take(session), as_mysql_answers(session, statement), copy=False)
         except AugurError:
             return _NOT_CACHEABLE  # the ordinary path reports the error
         return _prepared(plan, values)

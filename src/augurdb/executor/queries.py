@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan
 from augurdb.result import Result
 from augurdb.sql.casts import is_text_number_mismatch, numeric_comparisons
-from augurdb.sql.compat import name_columns_as_mysql, rewrite_client_probes
+from augurdb.sql.compat import as_mysql_answers
 from augurdb.sql.parser import to_duckdb
 
 if TYPE_CHECKING:
@@ -29,12 +30,12 @@ if TYPE_CHECKING:
 @run_statement.register(exp.Query)
 def _query(statement: exp.Query, session: Session) -> Result:
     """A query's rows; a model JOIN that needs no whole-result step streams batch by batch."""
-    query = name_columns_as_mysql(rewrite_client_probes(session, statement))
+    query = as_mysql_answers(session, statement)
     if _is_constant_select(query):
         literals = literal_row(query)
         return Result.rows(literals if literals is not None else session.local_sql(to_duckdb(query)))
     snapshot = Snapshot.take(session)
-    plan = plan_query(snapshot, query)
+    plan = plan_query(snapshot, query, copy=False)
     stream = stream_plan(session, snapshot, plan)
     result = Result.streamed(stream) if stream is not None else Result.rows(run_plan(session, snapshot, plan))
     result.warnings = plan_warnings(plan)
@@ -43,22 +44,22 @@ def _query(statement: exp.Query, session: Session) -> Result:
 
 def run_query(session: Session, statement: exp.Expr) -> pa.Table:
     """Answer a query as an Arrow table."""
-    statement = name_columns_as_mysql(rewrite_client_probes(session, statement))
+    statement = as_mysql_answers(session, statement)
     if _is_constant_select(statement):
         return session.local_sql(to_duckdb(statement))
     snapshot = Snapshot.take(session)
-    return run_plan(session, snapshot, plan_query(snapshot, statement))
+    return run_plan(session, snapshot, plan_query(snapshot, statement, copy=False))
 
 
 def query_batches(session: Session, statement: exp.Expr, *, writing_to: str | None = None) -> pa.RecordBatchReader:
     """Answer a query as a stream of batches: a model JOIN that streams is never held whole (on
     Ray, it runs on Ray Data). A query that reads the database `writing_to` is answered whole
     first, so that the write never races its own reads on that database."""
-    statement = name_columns_as_mysql(rewrite_client_probes(session, statement))
+    statement = as_mysql_answers(session, statement)
     if _is_constant_select(statement):
         return session.local_sql(to_duckdb(statement)).to_reader()
     snapshot = Snapshot.take(session)
-    plan = plan_query(snapshot, statement)
+    plan = plan_query(snapshot, statement, copy=False)
     reads_target = any(isinstance(s, RemoteScan) and s.database == writing_to for s in plan.steps)
     stream = None if reads_target else stream_plan(session, snapshot, plan)
     return stream if stream is not None else run_plan(session, snapshot, plan).to_reader()
@@ -71,8 +72,8 @@ def _describe_or_explain(statement: exp.Describe, session: Session) -> Result:
         from augurdb.executor.models import describe
 
         return describe(statement, session)
-    query = name_columns_as_mysql(rewrite_client_probes(session, statement.this))
-    rows = plan_rows(plan_query(Snapshot.take(session), query))
+    query = as_mysql_answers(session, statement.this)
+    rows = plan_rows(plan_query(Snapshot.take(session), query, copy=False))
     names = ["step", "operator", "target", "output", "detail"]
     return Result.rows(pa.table({n: pa.array([r[n] for r in rows], pa.string()) for n in names}))
 
@@ -114,14 +115,28 @@ def run_remote_scan(snapshot: Snapshot, step: RemoteScan) -> pa.Table:
     return source.scan(step.sql).read_all()
 
 
+# DuckDB's relational sql() parses and binds holding the GIL; execute() lets it go. Long
+# statements (an IN list of 150k values: 0.4 s of parsing) take execute(), so that other
+# connections are not held meanwhile; short ones keep sql(), which hands over Arrow without a copy.
+_LONG_SQL = 64 * 1024
+# That path costs DuckDB one extra copy of the rows, which it warns about each time: known here.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+
+
+def _duckdb_arrow(cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    if len(sql) > _LONG_SQL:
+        return cursor.execute(sql).to_arrow_table()
+    return cursor.sql(sql).to_arrow_table()
+
+
 def local_arrow(cursor: duckdb.DuckDBPyConnection, query: exp.Expr) -> pa.Table:
     """Run a query in DuckDB; text compared with a number is retried with MySQL's numeric cast."""
     try:
-        return cursor.sql(to_duckdb(query)).to_arrow_table()
+        return _duckdb_arrow(cursor, to_duckdb(query))
     except (duckdb.BinderException, duckdb.ConversionException) as error:
         if not is_text_number_mismatch(str(error)):
             raise
-    return cursor.sql(to_duckdb(numeric_comparisons(query))).to_arrow_table()
+    return _duckdb_arrow(cursor, to_duckdb(numeric_comparisons(query), copy=False))  # a fresh copy
 
 
 def _cursor(session: Session, relations: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:

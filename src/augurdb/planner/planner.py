@@ -69,9 +69,11 @@ class _Planning:
         return output
 
 
-def plan_query(snapshot: Snapshot, query: exp.Expr) -> Plan:
-    """The steps that answer a SELECT (or UNION, ...) and the final local query."""
-    query = query.copy()
+def plan_query(snapshot: Snapshot, query: exp.Expr, copy: bool = True) -> Plan:
+    """The steps that answer a SELECT (or UNION, ...) and the final local query. Planning rewrites
+    the tree: ``copy=False`` when the caller owns it (compat.as_mysql_answers)."""
+    if copy:
+        query = query.copy()
     planning = _Planning(snapshot, query)
     query.set("predict_using", None)
     for select in reversed(list(query.find_all(exp.Select))):

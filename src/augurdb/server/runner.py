@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import logging
 import signal
 import socket
+import sys
 
 import uvicorn
 
@@ -21,6 +23,7 @@ from augurdb.server.siblings import Siblings
 from augurdb.server.tls import server_context, server_pair
 
 log = logging.getLogger("augurdb")
+_SWITCH_INTERVAL_S = 0.001
 
 # On SIGTERM, how long statements and HTTP requests in flight have to finish: under the 10 s a
 # container runtime waits before it kills.
@@ -42,10 +45,25 @@ def _cannot_listen(host: str, port: int, what: str, flag: str, error: OSError) -
     return f"augurdb: cannot listen on {host}:{port} for {what}: {reason}; choose another port with {flag}"
 
 
+def _warm_up() -> None:
+    """Load what every first statement would (pyarrow brings in pandas on its first array, a
+    quarter of a second), then freeze the heap: the garbage collector's full passes then skip
+    everything loaded at start, which made each of them long enough to stall every connection."""
+    import pyarrow as pa
+
+    pa.array([0])
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; a port that cannot be listened on ends it with one line (SystemExit).
     With `processes` > 1 this first process starts the others on the same sockets (process_group.py)."""
     settings.check_safe_to_serve()
+    # Statements run on pool threads under one GIL: while one holds it with a long parse or plan,
+    # every other connection's statement waits for the GIL at each hand-over, up to the switch
+    # interval each time (5 ms by default). 1 ms keeps a SELECT 1 beside a heavy statement quick.
+    sys.setswitchinterval(_SWITCH_INTERVAL_S)
     inherited = inherited_listeners()
     http_socket = inherited[1] if inherited else _listen(settings.host, settings.http_port, "HTTP", "--http-port")
     try:
@@ -54,6 +72,7 @@ async def serve(settings: Settings) -> None:
         http_socket.close()
         raise SystemExit(f"augurdb: {error.message}") from None
     tls = server_context(instance.data_dir, settings.ssl_cert, settings.ssl_key) if settings.ssl else None
+    _warm_up()
     # The MySQL port is bound once the instance is ready: a client that gets in finds it so.
     try:
         mysql_socket = inherited[0] if inherited else _listen(settings.host, settings.mysql_port, "MySQL",

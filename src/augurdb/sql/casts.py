@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from augurdb.sql.value_lists import is_number_literal
+
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 
@@ -30,7 +32,7 @@ def numeric_comparisons(expression: exp.Expr) -> exp.Expr:
 def _is_number(node: exp.Expr | None) -> bool:
     if isinstance(node, exp.Neg):
         return _is_number(node.this)
-    return isinstance(node, exp.Literal) and not node.is_string
+    return is_number_literal(node)  # a long IN list held as one literal says what it lists
 
 
 def _as_double(column: exp.Column) -> exp.Expr:
