@@ -42,12 +42,19 @@ def two_processes(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def _connections_by_process(server: RunningServer, count: int = 20) -> dict[int, list[pymysql.Connection]]:
+    """At least ``count`` connections, and at least 3 on each process. The second process starts
+    after the first answers, so connections keep being opened until it takes its share."""
     by_process: dict[int, list[pymysql.Connection]] = {}
-    for _ in range(count):
+    deadline = time.monotonic() + 30
+    while sum(map(len, by_process.values())) < count or min(len(by_process.get(i, [])) for i in (0, 1)) < 3:
+        if time.monotonic() > deadline:
+            pytest.fail(f"connections by process after 30 s: { {i: len(c) for i, c in by_process.items()} }")
         con = mysql(server)
         with con.cursor() as cur:
             cur.execute("SELECT CONNECTION_ID()")
             by_process.setdefault(cur.fetchone()[0] >> 24, []).append(con)
+        if len(by_process) < 2:
+            time.sleep(0.05)
     return by_process
 
 
