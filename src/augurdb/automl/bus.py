@@ -64,6 +64,7 @@ class LearnBus:
     weights: dict[str, float] = field(default_factory=dict)
     cv_rounds: int = 1  # shuffles of the k-fold actually run (repeated cross-validation)
     refitted: dict = field(default_factory=dict)  # kept mixer name -> refit on every row (hold-out tables)
+    refit_gains: dict[str, float] = field(default_factory=dict)  # numbers: refit error / hold-out error
     decision: DecisionRule | None = None
     # Analysis
     conformal: RegressionConformal | None = None  # numbers: intervals

@@ -29,38 +29,48 @@ def _quantile(scores: np.ndarray, level: float) -> float:
 
 @dataclass
 class RegressionConformal:
-    """Normalised split conformal: |error| / difficulty, where a small LightGBM model predicts the
-    difficulty (expected |error|) of each row, so easy rows get narrow intervals."""
+    """Normalised split conformal: |error| / difficulty, where small LightGBM models predict the
+    difficulty (expected |error|) of each row, so easy rows get narrow intervals.
+
+    The difficulty models are cross-fitted on the two halves of the held-out rows, and a new row's
+    difficulty is their mean: the same models that scored the calibration rows, not a third one
+    fitted on all of them (whose predictions differ in spread, which cost 3 points of coverage).
+    """
 
     scores: np.ndarray
-    difficulty_model: str | None  # LightGBM model text, or None for constant width
+    difficulty_models: tuple[str, ...] = ()  # LightGBM model texts; none for constant width
     difficulty_floor: float = 1e-9
+    # The served model's errors against the calibrated one's (< 1 when mixers were refitted on
+    # every row after calibration: trainer._refit_gain).
+    scale: float = 1.0
 
     @classmethod
     def calibrate(cls, x: Matrix, y: np.ndarray, predicted: np.ndarray, seed: int) -> RegressionConformal:
         """Fit on held-out rows: features, true values and the ensemble's predictions."""
         errors = np.abs(y - predicted)
         if len(y) < _MIN_FOR_DIFFICULTY:
-            return cls(np.sort(errors), None)
-        rng = np.random.default_rng(seed)
-        half = rng.permutation(len(y)) % 2 == 0
+            return cls(np.sort(errors))
+        half = np.random.default_rng(seed).permutation(len(y)) % 2 == 0
         floor = float(np.quantile(errors, 0.05)) + 1e-9
         difficulty = np.empty(len(y))
+        models = []
         for part in (half, ~half):  # cross-fitted, so no row's score uses its own error
             source = np.flatnonzero(~part)[:_MAX_FOR_DIFFICULTY]
             model = _fit_difficulty(x[source], errors[source], seed)
             difficulty[part] = np.maximum(model.predict(x[part]), floor)
-        sample = rng.permutation(len(y))[:_MAX_FOR_DIFFICULTY]
-        final = _fit_difficulty(x[sample], errors[sample], seed)
-        return cls(np.sort(errors / difficulty), final.model_to_string(), floor)
+            models.append(model.model_to_string())
+        return cls(np.sort(errors / difficulty), tuple(models), floor)
 
     def _difficulty(self, x: Matrix) -> np.ndarray:
-        if self.difficulty_model is None:
+        if not hasattr(self, "_boosters"):
+            # Models of format 1 kept one difficulty model fitted on every held-out row.
+            texts = self.__dict__.get("difficulty_models") or tuple(filter(None, [self.__dict__.get("difficulty_model")]))
+            self._boosters = [lgb.Booster(model_str=text) for text in texts]
+        if not self._boosters:
             return np.ones(x.shape[0])
-        if not hasattr(self, "_booster"):
-            self._booster = lgb.Booster(model_str=self.difficulty_model)
         threads = 1 if x.shape[0] < 2000 else 0
-        return np.maximum(self._booster.predict(x, num_threads=threads), self.difficulty_floor)
+        mean = np.mean([booster.predict(x, num_threads=threads) for booster in self._boosters], axis=0)
+        return np.maximum(mean, self.difficulty_floor)
 
     def intervals(self, x: Matrix, predicted: np.ndarray, level: float,
                   variance_removed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +79,7 @@ class RegressionConformal:
         ``variance_removed``: error variance the served model has less than the one calibrated (a
         bag of fold models against one fold model). The half-width shrinks as a normal error's
         would, z * sqrt(sd² - removed), and never below half its calibrated size."""
-        half_width = _quantile(self.scores, level) * self._difficulty(x)
+        half_width = _quantile(self.scores, level) * self._difficulty(x) * self.scale
         if variance_removed is not None and variance_removed.any():
             z = float(norm.ppf((1 + level) / 2))
             half_width = np.sqrt(np.maximum(half_width**2 - z**2 * variance_removed, (_MIN_SHRINK * half_width) ** 2))
@@ -77,7 +87,7 @@ class RegressionConformal:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.pop("_booster", None)
+        state.pop("_boosters", None)
         return state
 
 

@@ -176,9 +176,10 @@ def analyse(bus: LearnBus) -> None:
     else:
         predicted = blended
         bus.conformal = RegressionConformal.calibrate(bus.x[rows], y, blended, bus.seed)
+        bus.conformal.scale = sum(w * bus.refit_gains.get(name, 1.0) for name, w in bus.weights.items())
         level = bus.options.confidence_level
         bus.calibration_report = {"interval_coverage": _rounded(measured_coverage(bus.x[rows], y, blended, level, bus.seed)),
-                                  "confidence_level": level}
+                                  "confidence_level": level, "refit_error_ratio": _rounded(bus.conformal.scale)}
     bus.accuracy = bus.task.score(y, predicted)
     bus.accuracies = {bus.task.metric_name: round(bus.accuracy, 6)}
     bus.accuracies.update({name: round(float(EXTRA_METRICS[name][1](y, predicted)), 6)
