@@ -80,6 +80,18 @@ class Result:
                 self._stream_ended()
         return self._table
 
+    def close(self) -> None:
+        """Let go of a stream that will not be read (an earlier statement of several, or one whose
+        reading failed): its generators end here, in this thread, and not later in the garbage
+        collector, which runs their clean-up at any allocation of any thread, locks held or not."""
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            try:
+                stream.close()
+                del stream  # most often the last reference: the generators' clean-up runs now
+            finally:
+                self._stream_ended()
+
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The rows in batches, without reading a stream whole."""
         if self._stream is not None:

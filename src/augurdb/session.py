@@ -67,8 +67,13 @@ class Session:
                 raise ParseError("Query was empty", code=1065)
             result = Result.ok()
             for statement in statements:
+                result.close()  # an earlier statement's rows are not sent: only the last one's are
                 with self.interrupt.statement(timeout_ms(self, statement)) as outlive:
-                    result = self._guarded(sql, lambda: run_statement(statement, self))  # noqa: B023 (called at once)
+                    try:
+                        result = self._guarded(sql, lambda: run_statement(statement, self))  # noqa: B023 (called at once)
+                    except BaseException:
+                        result.close()
+                        raise
                     if statement is statements[-1] and result.at_stream_end(outlive()):
                         result.at_stream_end(running.pop_all().close)
         if not _is_show_warnings(statements[-1]):

@@ -47,7 +47,9 @@ class Interrupt:
     def __init__(self) -> None:
         self._reason: AugurError | None = None
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
-        self._lock = threading.Lock()
+        # Reentrant: a streamed result dropped in a reference cycle is closed by the garbage
+        # collector, at any allocation, also inside this lock; its `watching` then takes it again.
+        self._lock = threading.RLock()
 
     def stop(self, reason: AugurError) -> None:
         with self._lock:

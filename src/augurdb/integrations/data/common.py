@@ -117,7 +117,9 @@ class ConnectionPool(Generic[C]):
         self._connect, self._close, self._alive = connect, close, alive
         self._size, self._validate_after = size, validate_after
         self._idle: list[_Idle[C]] = []
-        self._lock = threading.Lock()
+        # Reentrant: a scan dropped in a reference cycle releases its connection from the garbage
+        # collector, which may run inside this lock (at the allocation in `release`).
+        self._lock = threading.RLock()
 
     def _take(self) -> tuple[C, bool]:
         """An idle connection (True: reused) or a new one (False)."""
