@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,11 +13,12 @@ import pyarrow as pa
 from sqlglot import exp
 
 from augurdb.catalog.records import FileRecord, ModelRecord
-from augurdb.errors import AugurError, InternalError, ParseError, UnknownColumn, UnknownTable
+from augurdb.errors import AugurError, InternalError, ParseError
 from augurdb.executor.dispatch import load_handlers, run_statement
 from augurdb.executor.processes import Interrupt, Process, QueryInterrupted, timeout_ms
 from augurdb.result import Result
 from augurdb.sql.compat import default_variables
+from augurdb.sql.duckdb_errors import as_mysql_error
 from augurdb.sql.parser import parse
 
 if TYPE_CHECKING:
@@ -123,25 +123,10 @@ class Session:
         """DuckDB's errors, told in MySQL's terms."""
         try:
             return run()
-        except duckdb.BinderException as error:
-            message = _first_line(error)
-            match = re.search(r'Referenced column "?([^"]+)"? not found', message)
-            if match:
-                raise UnknownColumn(f"Unknown column '{match.group(1)}' in 'field list'") from None
-            raise AugurError(message) from None
-        except duckdb.CatalogException as error:
-            message = _first_line(error)
-            function = re.search(r"Function with name (\w+) does not exist", message)
-            if function:
-                raise AugurError(f"FUNCTION {function.group(1)} does not exist", code=1305,
-                                 sqlstate="42000") from None
-            raise UnknownTable(message) from None
-        except duckdb.ParserException as error:
-            raise ParseError(_first_line(error)) from None
         except duckdb.InterruptException:
             raise QueryInterrupted("Query execution was interrupted") from None
         except duckdb.Error as error:
-            raise AugurError(_first_line(error)) from None
+            raise as_mysql_error(error) from None
 
     def active_model(self, project: str, name: str) -> ModelRecord:
         """The active version of a model, by the planner's name rules (planner/snapshot.py)."""
@@ -153,10 +138,6 @@ class Session:
         from augurdb.planner.snapshot import Snapshot
 
         return Snapshot.take(self).model_version(project, name, version)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
 
 
 def _is_show_warnings(statement: Any) -> bool:

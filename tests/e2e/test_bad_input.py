@@ -125,3 +125,17 @@ def test_jdbc_get_columns_query(server: RunningServer, rows_file: str) -> None:
              r["ORDINAL_POSITION"], r["NULLABLE"], r["IS_AUTOINCREMENT"]) for r in rows] == [
         ("x", -5, "BIGINT", "19", None, 1, 1, "NO"),
         ("label", -1, "TEXT", "65535", 65535, 2, 1, "NO")]
+
+
+@pytest.mark.parametrize(("sql", "code", "message"), [
+    ("SELECT x FROM files.few_rows AS a JOIN files.few_rows AS b ON a.x = b.x",
+     1052, "Column 'x' in field list is ambiguous"),
+    ("SELECT label, count(*) FROM files.few_rows", 1055,
+     "'label' isn't in GROUP BY: group by it or use it inside an aggregate function"),
+    ("SELECT x FROM files.few_rows ORDER BY 3", 1054,
+     "Unknown column position in 'order by': the select list has 1 column"),
+])
+def test_a_mistake_duckdb_finds_gets_mysqls_code(server: RunningServer, rows_file: str, sql: str, code: int,
+                                                message: str) -> None:
+    """Over the wire, as a client sees it: MySQL's code and words, not DuckDB's 'Binder Error'."""
+    assert mysql_error(server, sql) == (code, message)
