@@ -98,6 +98,7 @@ class Connection:
         self.settings = settings
         self.busy = False  # running a command: a stopping server lets it finish
         self.stream = stream
+        self._socket_reader = stream.reader  # stays the socket's after a switch to TLS
         self.connection_id = connection_id
         self.peer = peer
         self.capabilities = 0
@@ -124,6 +125,7 @@ class Connection:
             self.stream.write(err_packet(ErrorCode.NET_PACKET_TOO_LARGE, "08S01",
                                          "Got a packet bigger than 'max_allowed_packet' bytes"))
             await self._flush_quietly()
+            await self._discard_unread_input()
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass  # the client went away, or never finished logging in
         except ResultStreamBroken:
@@ -132,6 +134,17 @@ class Connection:
             if self.session is not None:
                 await self.offload(self.session.close)
             self.stream.writer.close()
+
+    async def _discard_unread_input(self, seconds: float = 2.0) -> None:
+        """Read away what the client is still sending (the rest of an oversized packet) before
+        closing: closing with unread input sends a TCP reset, which can drop the error packet
+        from the client's receive buffer before the client reads it."""
+        try:
+            async with asyncio.timeout(seconds):
+                while await self._socket_reader.read(1 << 16):  # raw bytes, encrypted or not
+                    pass
+        except (TimeoutError, ConnectionError, OSError):
+            pass
 
     async def _flush_quietly(self) -> None:
         try:
