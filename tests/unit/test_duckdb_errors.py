@@ -32,6 +32,8 @@ CASES = [
     ("SELECT lower(1, 2)", 1210, "Incorrect arguments to lower: no form of it takes (INTEGER, INTEGER)"),
     ("SELECT 'a' + 1", 1210, "Incorrect arguments to +"),
     ("SELECT a FROM t WHERE b > 1", 1210, "Cannot compare VARCHAR with INTEGER"),
+    ("SELECT a FROM t WHERE b BETWEEN 1 AND 2", 1210, "Cannot compare VARCHAR with INTEGER in BETWEEN"),
+    ("SELECT a.files FROM t", 1054, "Unknown column 'a.files' in 'field list'"),
     ("SELECT nope(1)", 1305, "FUNCTION nope does not exist"),
     ("SELECT * FROM nope_table", 1146, "Table with name nope_table does not exist"),
 ]

@@ -56,6 +56,12 @@ _RULES: list[Rule] = [
     (duckdb.BinderException, re.compile(r"Cannot compare values of type (\w+) and type (\w+)"),
      lambda m: WrongArguments(f"Cannot compare {mysql_type(m.group(1))} with {mysql_type(m.group(2))}: "
                               "CAST one side to the other's type")),
+    (duckdb.BinderException, re.compile(r"Cannot mix values of type (\w+) and (\w+) in BETWEEN clause"),
+     lambda m: WrongArguments(f"Cannot compare {mysql_type(m.group(1))} with {mysql_type(m.group(2))} in "
+                              "BETWEEN: CAST one side to the other's type")),
+    # `a.b` where `a` is a column: DuckDB reads it as a field of a struct.
+    (duckdb.BinderException, re.compile(r"""Cannot extract field '([^']+)' from expression "?(.+?)"? because"""),
+     lambda m: UnknownColumn(f"Unknown column '{m.group(2).strip(chr(34))}.{m.group(1)}' in 'field list'")),
     (duckdb.BinderException, re.compile(r"No function matches the given name and argument types '(\w+)\((.*?)\)'"),
      lambda m: WrongArguments(f"Incorrect arguments to {m.group(1)}: no form of it takes "
                               f"({_types_in(m.group(2))})")),
