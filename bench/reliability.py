@@ -11,6 +11,10 @@
 2. Malformed packets: raw sockets that send random bytes, a cut-short handshake, a packet whose
    length header lies, unknown commands, commands with missing arguments; the server must answer
    with an error (or close that connection) and stay up for the next client.
+3. kill -9 during training: a model starts training while clients read, the server gets SIGKILL
+   a few seconds later and is started again on the same data directory. Every model trained
+   before must still answer, the killed run must end (resumed, or failed with a reason), and the
+   uploaded table must hold every row.
 
 Statements that train or drop things are not generated (a mutation only reuses the words of its
 seed), so the run is bounded in time as well as in count. A fixed seed makes runs repeatable.
@@ -223,6 +227,75 @@ def run_packets(port: int, count: int, seed: int) -> Counter[str]:
     return Counter(_malformed(port, rng) for _ in range(count))
 
 
+def _rows(port: int, sql: str) -> list[tuple]:
+    con = pymysql.connect(host="127.0.0.1", port=port, user="augur", autocommit=True, ssl_disabled=True,
+                          database="mindsdb", connect_timeout=10, read_timeout=60)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall())
+    finally:
+        con.close()
+
+
+PREDICTION = "SELECT t.sqft, p.rental_price FROM files.rentals AS t JOIN mindsdb.{model} AS p LIMIT 5"
+
+
+def _read_until(port: int, stop: threading.Event) -> None:
+    """A client reading (a prediction, a scan) until `stop`; the server going away ends it."""
+    while not stop.is_set():
+        try:
+            _rows(port, PREDICTION.format(model="m"))
+            _rows(port, "SELECT location, avg(rental_price) FROM files.rentals GROUP BY location")
+        except pymysql.MySQLError:
+            return
+
+
+def run_kills(data_dir: Path, rounds: int, seed: int) -> dict:
+    """`rounds` times: start a training, SIGKILL the server mid-way, restart it, check what is kept."""
+    rng = random.Random(seed)
+    outcome: Counter[str] = Counter()
+    problems: list[str] = []
+    trained = ["m"]
+    server = start_server(data_dir, timeout=60)
+    try:
+        rows_before = _rows(server.mysql_port, "SELECT count(*) FROM files.rentals")[0][0]
+        for round_ in range(rounds):
+            name = f"killed_{round_}"
+            _rows(server.mysql_port, f"CREATE MODEL {name} FROM files (SELECT * FROM rentals) "
+                                     "PREDICT rental_price USING time_budget = 15")
+            stop = threading.Event()
+            reader = threading.Thread(target=_read_until, args=(server.mysql_port, stop))
+            reader.start()
+            time.sleep(rng.uniform(2, 8))
+            server.process.kill()  # kill -9 of the server; its training worker is orphaned
+            server.process.wait()
+            stop.set()
+            reader.join()
+            restarted = time.perf_counter()
+            server = start_server(data_dir, timeout=60)
+            outcome["restart seconds x100"] += round(100 * (time.perf_counter() - restarted))
+            status = wait_for_model(server, name, timeout=300)
+            outcome[f"killed run {status['STATUS']}"] += 1
+            if status["STATUS"] != "complete" and not status.get("ERROR"):
+                problems.append(f"{name} ended {status['STATUS']} without a reason")
+            if status["STATUS"] == "complete":
+                trained.append(name)
+            for model in trained[:-1] if trained and trained[-1] == name else trained:
+                outcome["earlier models asked"] += 1
+                try:
+                    _rows(server.mysql_port, PREDICTION.format(model=model))
+                    outcome["earlier models answering"] += 1
+                except pymysql.MySQLError as error:
+                    problems.append(f"{model} after kill {round_}: {error}")
+            rows_after = _rows(server.mysql_port, "SELECT count(*) FROM files.rentals")[0][0]
+            if rows_after != rows_before:
+                problems.append(f"files.rentals had {rows_before} rows, {rows_after} after kill {round_}")
+    finally:
+        server.stop()
+    return {"outcome": outcome, "problems": problems, "rounds": rounds}
+
+
 def _alive(port: int) -> bool:
     try:
         con = pymysql.connect(host="127.0.0.1", port=port, user="augur", ssl_disabled=True, connect_timeout=5)
@@ -245,6 +318,7 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--packets", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--kills", type=int, default=3, help="rounds of kill -9 during training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -271,6 +345,7 @@ def main() -> None:
             alive = server.process.poll() is None and _alive(server.mysql_port)
         finally:
             server.stop()
+        kills = run_kills(Path(folder) / "data", args.kills, args.seed)
     outcomes = statements["outcomes"]
     errors = Counter({k: v for k, v in outcomes.items() if k.startswith("error")})
     lines = [
@@ -286,6 +361,14 @@ def main() -> None:
         + ", ".join(f"{k}: {v:,}" for k, v in packets.most_common())
         + f"; server {'up and answering afterwards' if alive else '**not answering afterwards**'}",
     ]
+    kill_outcome = kills["outcome"]
+    lines.append(
+        f"- {kills['rounds']} rounds of kill -9 during training, clients reading meanwhile: restart to "
+        f"ports open in {kill_outcome['restart seconds x100'] / 100 / max(1, kills['rounds']):.1f} s on average; "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(kill_outcome.items()) if k.startswith("killed run"))
+        + f"; earlier models answering afterwards: {kill_outcome['earlier models answering']} times of "
+        f"{kill_outcome['earlier models asked']} asked; "
+        + (f"**problems: {'; '.join(kills['problems'][:5])}**" if kills["problems"] else "no row or model lost"))
     for statement in statements["dropped"][:5]:
         lines.append(f"  - lost on: `{statement[:160]}`")
     for message in sorted(set(m.split(" -> ")[1] for m in statements["unknown"]))[:8]:
