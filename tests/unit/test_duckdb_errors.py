@@ -34,6 +34,8 @@ CASES = [
     ("SELECT a FROM t WHERE b > 1", 1210, "Cannot compare VARCHAR with INTEGER"),
     ("SELECT a FROM t WHERE b BETWEEN 1 AND 2", 1210, "Cannot compare VARCHAR with INTEGER in BETWEEN"),
     ("SELECT a.files FROM t", 1054, "Unknown column 'a.files' in 'field list'"),
+    ("SELECT c + 1, a AS c FROM t", 1054, "Unknown column 'c' in 'field list': an alias is known only after"),
+    ("SELECT CAST(1 AS DECIMAL(2, 5))", 1427, "For DECIMAL(M,D), M must be >= D"),
     ("SELECT nope(1)", 1305, "FUNCTION nope does not exist"),
     ("SELECT * FROM nope_table", 1146, "Table with name nope_table does not exist"),
 ]

@@ -35,6 +35,11 @@ Rule = tuple[type[duckdb.Error], re.Pattern[str], Callable[[re.Match[str]], Augu
 _RULES: list[Rule] = [
     (duckdb.BinderException, re.compile(r'Referenced column "?([^"]+?)"? not found'),
      lambda m: UnknownColumn(f"Unknown column '{m.group(1)}' in 'field list'")),
+    (duckdb.BinderException, re.compile(r'Column "([^"]+)" referenced that exists in the SELECT clause - but'),
+     lambda m: UnknownColumn(f"Unknown column '{m.group(1)}' in 'field list': an alias is known only "
+                             "after the column that defines it")),
+    (duckdb.BinderException, re.compile(r"DECIMAL type scale cannot be greater than width"),
+     lambda m: AugurError("For DECIMAL(M,D), M must be >= D", code=1427, sqlstate="42000")),
     (duckdb.BinderException, re.compile(r'Referenced table "?([^"]+?)"? not found'),
      lambda m: AugurError(f"Unknown table '{m.group(1)}' in field list", code=1109, sqlstate="42S02")),
     (duckdb.BinderException, re.compile(r'Ambiguous reference to column name "([^"]+)"'),
