@@ -85,6 +85,12 @@ class Session:
             return run()
         except AugurError:
             raise
+        except duckdb.InterruptException:
+            self.interrupt.check()
+            raise QueryInterrupted("Query execution was interrupted") from None
+        except duckdb.Error as error:  # DuckDB found the mistake on a path that did not translate it
+            self.interrupt.check()
+            raise as_mysql_error(error) from None
         except Exception as error:  # anything else is our bug: report it, keep serving
             self.interrupt.check()  # unless a stop surfaced as some library's error: report the stop
             log.exception("statement failed: %s", sql[:500])

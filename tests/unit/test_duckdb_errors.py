@@ -36,6 +36,12 @@ CASES = [
     ("SELECT a.files FROM t", 1054, "Unknown column 'a.files' in 'field list'"),
     ("SELECT c + 1, a AS c FROM t", 1054, "Unknown column 'c' in 'field list': an alias is known only after"),
     ("SELECT CAST(1 AS DECIMAL(2, 5))", 1427, "For DECIMAL(M,D), M must be >= D"),
+    ("SELECT sqft", 1054, "Unknown column 'sqft' in 'field list'"),
+    ("SELECT a FROM t GROUP BY sum(a)", 1056, "Can't group on an aggregate function"),
+    ("SELECT a FROM t WHERE a = ?", 1064, "A '?' placeholder outside a prepared statement"),
+    ("SELECT * + 1 FROM t", 1064, "'*' can only stand alone"),
+    ("SELECT CAST(1 AS DECIMAL(5, 2.5))", 1064, "DECIMAL(M,D) takes whole numbers"),
+    ("SELECT a FROM t WHERE a LIKE 'x%'", 1210, "Incorrect arguments to ~~"),
     ("SELECT nope(1)", 1305, "FUNCTION nope does not exist"),
     ("SELECT * FROM nope_table", 1146, "Table with name nope_table does not exist"),
 ]

@@ -48,3 +48,11 @@ def test_syntax_errors_name_the_position() -> None:
         parse("CREATE MODEL m FROM files (SELECT 1")
     with pytest.raises(ParseError):
         parse("'\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\")
+
+
+@pytest.mark.parametrize("sql", ["SHOW FULL", "SHOW FULL "])
+def test_a_cut_short_show_is_a_syntax_error(sql: str) -> None:
+    """sqlglot reads past the last token here (an IndexError): the user gets 1064, not an internal error."""
+    with pytest.raises(ParseError) as error:
+        parse(sql)
+    assert error.value.code == 1064 and "stops too soon" in error.value.message

@@ -24,6 +24,7 @@ from augurdb.executor.processes import QueryInterrupted
 from augurdb.executor.ray_batch import ray_parquet_path, ray_predicted_batches
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, Plan, PredictStep, RemoteScan
+from augurdb.sql.duckdb_errors import as_mysql_error
 from augurdb.sql.parser import literal_value, to_duckdb
 
 if TYPE_CHECKING:
@@ -163,12 +164,15 @@ def _answer(session: Session, query: exp.Expr, relations: Iterator[dict[str, pa.
             yield from parts or [pa.RecordBatch.from_pylist([], schema=answer.schema)]
     except AugurError:
         raise
-    except Exception as error:
-        # A stop (KILL QUERY, max_execution_time) while DuckDB reads a batch surfaces as whatever it
-        # or Arrow raise (duckdb.InterruptException, "OSError: INTERRUPT Error"): report the stop.
+    except duckdb.Error as error:  # DuckDB found a mistake while it read a batch
         session.interrupt.check()
         if isinstance(error, duckdb.InterruptException):
             raise QueryInterrupted("Query execution was interrupted") from None
+        raise as_mysql_error(error) from None
+    except Exception as error:
+        # A stop (KILL QUERY, max_execution_time) while DuckDB reads a batch can surface as what
+        # or Arrow raise ("OSError: INTERRUPT Error"): report the stop.
+        session.interrupt.check()
         # Otherwise our bug, found while streaming: report it like Session.execute does.
         log.exception("streaming a model JOIN failed")
         raise InternalError(f"Internal error: {type(error).__name__}: {error}") from error

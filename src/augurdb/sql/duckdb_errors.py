@@ -33,7 +33,7 @@ def _types_in(text: str) -> str:
 Rule = tuple[type[duckdb.Error], re.Pattern[str], Callable[[re.Match[str]], AugurError]]
 
 _RULES: list[Rule] = [
-    (duckdb.BinderException, re.compile(r'Referenced column "?([^"]+?)"? not found'),
+    (duckdb.BinderException, re.compile(r'Referenced column "?([^"]+?)"? (?:was )?not found'),
      lambda m: UnknownColumn(f"Unknown column '{m.group(1)}' in 'field list'")),
     (duckdb.BinderException, re.compile(r'Column "([^"]+)" referenced that exists in the SELECT clause - but'),
      lambda m: UnknownColumn(f"Unknown column '{m.group(1)}' in 'field list': an alias is known only "
@@ -53,6 +53,16 @@ _RULES: list[Rule] = [
     (duckdb.BinderException, re.compile(r"aggregate function calls cannot be nested|"
                                         r"(WHERE|JOIN) clause cannot contain aggregates"),
      lambda m: AugurError("Invalid use of group function", code=1111)),
+    (duckdb.BinderException, re.compile(r"GROUP BY clause cannot contain aggregates"),
+     lambda m: AugurError("Can't group on an aggregate function", code=1056, sqlstate="42000")),
+    (duckdb.InvalidInputException, re.compile(r"Values were not provided for the following parameters"),
+     lambda m: ParseError("A '?' placeholder outside a prepared statement: give the value itself, or "
+                          "PREPARE the statement and EXECUTE it USING the values")),
+    (duckdb.BinderException, re.compile(r"STAR expression is (?:only allowed as the root|not supported)|"
+                                        r"cannot be applied to a star expression"),
+     lambda m: ParseError("'*' can only stand alone in the select list (or as table.*)")),
+    (duckdb.BinderException, re.compile(r'Type "(\w+)" does not accept type parameters'),
+     lambda m: ParseError(f"{m.group(1)}(M,D) takes whole numbers for M and D")),
     (duckdb.BinderException, re.compile(r"Set operations can only apply to expressions with the same number"),
      lambda m: AugurError("The used SELECT statements have a different number of columns",
                           code=1222, sqlstate="21000")),
@@ -67,7 +77,7 @@ _RULES: list[Rule] = [
     # `a.b` where `a` is a column: DuckDB reads it as a field of a struct.
     (duckdb.BinderException, re.compile(r"""Cannot extract field '([^']+)' from expression "?(.+?)"? because"""),
      lambda m: UnknownColumn(f"Unknown column '{m.group(2).strip(chr(34))}.{m.group(1)}' in 'field list'")),
-    (duckdb.BinderException, re.compile(r"No function matches the given name and argument types '(\w+)\((.*?)\)'"),
+    (duckdb.BinderException, re.compile(r"No function matches the given name and argument types '([^(']+)\((.*?)\)'"),
      lambda m: WrongArguments(f"Incorrect arguments to {m.group(1)}: no form of it takes "
                               f"({_types_in(m.group(2))})")),
     (duckdb.BinderException, re.compile(r'best candidate function for the function call "([^"(]+)\((.*?)\)"'),

@@ -450,6 +450,9 @@ def parse(sql: str, value_lists: bool = True) -> list[exp.Expr]:
         raise ParseError(_syntax_message(sql, error)) from None
     except TokenError as error:
         raise ParseError(f"You have an error in your SQL syntax: {error}") from None
+    except IndexError:  # sqlglot reads past the last token of a cut-short statement ("SHOW FULL")
+        raise ParseError(f"You have an error in your SQL syntax near '{_snippet(sql.strip()[-40:])}' at the "
+                         "end of the statement: it stops too soon") from None
     for statement in statements:
         if isinstance(statement, exp.Command):
             raise ParseError(f"You have an error in your SQL syntax near '{_snippet(statement.sql('mysql'))}' "

@@ -119,7 +119,12 @@ class AutoMLModel:
         """Nothing to release: the predictor is plain memory."""
 
     def describe(self, attribute: str | None) -> pa.Table:
-        frame = self.predictor.describe(attribute)
+        from augurdb.automl import AutoMLError
+
+        try:
+            frame = self.predictor.describe(attribute)
+        except AutoMLError as error:
+            raise WrongArguments(f"[automl] {error}") from None
         for column in frame.columns:
             if frame[column].map(lambda v: isinstance(v, dict | list)).any():
                 frame[column] = frame[column].map(json.dumps)
