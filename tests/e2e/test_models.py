@@ -96,6 +96,9 @@ def test_describe_shows_candidates_features_and_importance(server: RunningServer
     assert {"column", "type", "encoder", "role"} <= set(features[0])
     candidates = query(server, "DESCRIBE rentals.model")
     assert sum(int(c["selected"]) for c in candidates) >= 1
+    with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.MySQLError) as error:
+        cur.execute("DESCRIBE mindsdb.rentals.featurez")
+    assert error.value.args[0] == 1210 and "unknown describe attribute 'featurez'" in error.value.args[1]
 
 
 def test_lightwood_tutorial_using_keys_run_unchanged(server: RunningServer, rentals: pd.DataFrame) -> None:
