@@ -42,6 +42,7 @@ CASES = [
     ("SELECT * + 1 FROM t", 1064, "'*' can only stand alone"),
     ("SELECT CAST(1 AS DECIMAL(5, 2.5))", 1064, "DECIMAL(M,D) takes whole numbers"),
     ("SELECT a FROM t WHERE a LIKE 'x%'", 1210, "Incorrect arguments to ~~"),
+    ("SELECT t.zz FROM t", 1054, "Unknown column 't.zz' in 'field list'"),
     ("SELECT nope(1)", 1305, "FUNCTION nope does not exist"),
     ("SELECT * FROM nope_table", 1146, "Table with name nope_table does not exist"),
 ]

@@ -40,6 +40,8 @@ _RULES: list[Rule] = [
                              "after the column that defines it")),
     (duckdb.BinderException, re.compile(r"DECIMAL type scale cannot be greater than width"),
      lambda m: AugurError("For DECIMAL(M,D), M must be >= D", code=1427, sqlstate="42000")),
+    (duckdb.BinderException, re.compile(r'Table "([^"]+)" does not have a column named "([^"]*)"'),
+     lambda m: UnknownColumn(f"Unknown column '{m.group(1)}.{m.group(2)}' in 'field list'")),
     (duckdb.BinderException, re.compile(r'Referenced table "?([^"]+?)"? not found'),
      lambda m: AugurError(f"Unknown table '{m.group(1)}' in field list", code=1109, sqlstate="42S02")),
     (duckdb.BinderException, re.compile(r'Ambiguous reference to column name "([^"]+)"'),
