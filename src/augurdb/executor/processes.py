@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 
 _INTERRUPT_EVERY_S, _INTERRUPT_FOR_S = 0.05, 600.0
+_MAX_EXECUTION_TIME_MS = 4_294_967_295  # MySQL's largest; a larger value is that
 
 
 class QueryInterrupted(AugurError):
@@ -179,9 +180,10 @@ def timeout_ms(session: Session, statement: exp.Expr | None) -> int:
     if not isinstance(statement, exp.Query):
         return 0
     try:
-        return max(0, int(session.variables.get("max_execution_time") or 0))
-    except (TypeError, ValueError):
+        value = int(session.variables.get("max_execution_time") or 0)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: SET max_execution_time = 1e309
         return 0
+    return min(max(0, value), _MAX_EXECUTION_TIME_MS)
 
 
 def process_rows(processes: ProcessList, full: bool) -> list[dict[str, Any]]:
