@@ -110,7 +110,7 @@ def test_max_execution_time_stops_a_select(server: RunningServer, tmp_path: Path
 
 @pytest.mark.parametrize("value", ["1e309", "99999999999999999999999999999999", "'soon'"])
 def test_an_odd_max_execution_time_never_breaks_the_next_statements(server: RunningServer, value: str) -> None:
-    """An infinite or huge limit is MySQL's largest; one that is not a number is no limit."""
+    """A huge limit is MySQL's largest; an infinite one, or one that is not a number, is no limit."""
     with mysql(server) as con:
         _rows(con, f"SET max_execution_time = {value}")
         assert _rows(con, "SELECT COUNT(*) AS n FROM files.numbers") == [{"n": 1000}]
