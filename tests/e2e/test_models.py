@@ -61,6 +61,15 @@ def test_single_row_prediction_with_confidence_and_explanation(server: RunningSe
     assert json.loads(rows[0]["rental_price_explain"])
 
 
+@pytest.mark.parametrize("value", ["99999999999999999999999999999999", "-9223372036854775809"])
+def test_an_input_past_bigint_is_a_number_not_an_internal_error(server: RunningServer, rentals: pd.DataFrame,
+                                                                value: str) -> None:
+    rows = query(server, "SELECT rental_price FROM mindsdb.rentals WHERE number_of_rooms = 2 AND "
+                         f"number_of_bathrooms = 1 AND sqft = 900 AND location = {value} AND days_on_market = 10 "
+                         f"AND initial_price = {value} AND neighborhood = 'downtown'")
+    assert len(rows) == 1 and isinstance(rows[0]["rental_price"], float)
+
+
 def test_missing_input_columns_are_an_error_not_nulls(server: RunningServer, rentals: pd.DataFrame) -> None:
     with mysql(server) as con, con.cursor() as cur, pytest.raises(pymysql.err.OperationalError) as error:
         cur.execute("SELECT rental_price FROM mindsdb.rentals WHERE sqft = 900")

@@ -95,6 +95,7 @@ def test_a_model_made_again_under_its_name_is_planned_again(con: augurdb.Connect
     "SELECT a FROM m WHERE x = 1 AND y = 'two' AND z = 3.5 AND w = 1e-3 AND v = .5 AND u = 'it''s'",
     "select `col 1`, b FROM `m 2` WHERE `x 3` = 4 AND t1.c = '5'",
     "SELECT a FROM m WHERE x = 12345678901234567890 AND y = '' AND z = 0.0",
+    "SELECT a FROM m WHERE x = 99999999999999999999999999999999 AND y = -9223372036854775809",
 ])
 def test_literal_values_are_read_as_the_parser_reads_them(sql: str) -> None:
     shape = statement_shape(sql)

@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from augurdb.planner.steps import Plan, PredictStep
 from augurdb.result import Result
+from augurdb.sql.parser import number_value
 
 if TYPE_CHECKING:
     from augurdb.session import Session
@@ -178,4 +179,4 @@ def _value(text: str) -> Any:
     """A literal's value, as sql.parser.literal_value gives it."""
     if text.startswith("'"):
         return text[1:-1].replace("''", "'")
-    return float(text) if any(c in text for c in ".eE") else int(text)
+    return number_value(text)

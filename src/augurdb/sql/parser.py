@@ -356,6 +356,15 @@ class AugurParser(MySQLParser):
         return ""
 
 
+def number_value(text: str) -> int | float:
+    """A numeric literal's value. An integer past BIGINT, which no column type holds (MySQL reads it
+    as DECIMAL), is a double, as Arrow and the models take it."""
+    if any(c in text for c in ".eE"):
+        return float(text)
+    number = int(text)
+    return number if -(2**63) <= number < 2**64 else float(number)
+
+
 def literal_value(value: exp.Expr | None) -> Any:
     """A Python value for a literal-ish SQL expression (USING values, WHERE constants)."""
     if value is None or isinstance(value, exp.Null):
@@ -365,10 +374,11 @@ def literal_value(value: exp.Expr | None) -> Any:
     if isinstance(value, exp.Literal):
         if value.is_string:
             return value.this
-        text = value.this
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        return number_value(value.this)
     if isinstance(value, exp.Neg):
         inner = literal_value(value.this)
+        if isinstance(inner, int) and inner > 2**63:
+            return -float(inner)  # past BIGINT, as number_value reads it
         if isinstance(inner, int | float):
             return -inner
     if isinstance(value, exp.Column | exp.Identifier | exp.Var):
