@@ -69,11 +69,7 @@ class Session:
             for statement in statements:
                 result.close()  # an earlier statement's rows are not sent: only the last one's are
                 with self.interrupt.statement(timeout_ms(self, statement)) as outlive:
-                    try:
-                        result = self._guarded(sql, lambda: run_statement(statement, self))  # noqa: B023 (called at once)
-                    except BaseException:
-                        result.close()
-                        raise
+                    result = self._guarded(sql, lambda: run_statement(statement, self))  # noqa: B023 (called at once)
                     if statement is statements[-1] and result.at_stream_end(outlive()):
                         result.at_stream_end(running.pop_all().close)
         if not _is_show_warnings(statements[-1]):

@@ -170,8 +170,8 @@ def _answer(session: Session, query: exp.Expr, relations: Iterator[dict[str, pa.
             raise QueryInterrupted("Query execution was interrupted") from None
         raise as_mysql_error(error) from None
     except Exception as error:
-        # A stop (KILL QUERY, max_execution_time) while DuckDB reads a batch can surface as what
-        # or Arrow raise ("OSError: INTERRUPT Error"): report the stop.
+        # A stop (KILL QUERY, max_execution_time) while DuckDB reads a batch can surface as an
+        # Arrow error ("OSError: INTERRUPT Error"): report the stop.
         session.interrupt.check()
         # Otherwise our bug, found while streaming: report it like Session.execute does.
         log.exception("streaming a model JOIN failed")
