@@ -110,6 +110,30 @@ def test_describe_shows_candidates_features_and_importance(server: RunningServer
     assert error.value.args[0] == 1210 and "unknown describe attribute 'featurez'" in error.value.args[1]
 
 
+def test_infer_limit_bounds_what_the_kept_mixers_cost(server: RunningServer, rentals: pd.DataFrame) -> None:
+    """USING infer_limit (seconds per row): each mixer's predict time is in DESCRIBE, the kept ones
+    fit the limit, and a limit that is no number is refused at CREATE with nothing written."""
+    query(server, "CREATE MODEL mindsdb.rentals_quick FROM files (SELECT * FROM rentals_train) "
+                  "PREDICT rental_price USING infer_limit = 0.000002, time_budget = 5")
+    model = wait_for_model(server, "rentals_quick")
+    assert model["STATUS"] == "complete", model["ERROR"]
+    candidates = query(server, "DESCRIBE rentals_quick.model")
+    timed = [float(c["predict_time_per_row"]) for c in candidates if c["status"] == "trained"]
+    assert timed and all(cost > 0 for cost in timed)
+    kept = [float(c["predict_time_per_row"]) for c in candidates if int(c["selected"])]
+    if sum(kept) > 0.000002:  # no mixer fits on its own
+        assert kept == [min(timed)]
+    rows = query(server, "SELECT m.rental_price FROM files.rentals_test AS t JOIN mindsdb.rentals_quick AS m LIMIT 5")
+    assert len(rows) == 5 and all(row["rental_price"] > 0 for row in rows)
+    with mysql(server) as con, con.cursor() as cur:
+        with pytest.raises(pymysql.err.MySQLError) as error:
+            cur.execute("CREATE MODEL rentals_stuck FROM files (SELECT * FROM rentals_train) PREDICT rental_price "
+                        "USING infer_limit = 'soon'")
+        assert error.value.args[0] == 1210 and "infer_limit must be a positive number" in error.value.args[1]
+        cur.execute("SELECT name FROM models WHERE name = 'rentals_stuck'")
+        assert cur.fetchall() == ()
+
+
 def test_lightwood_tutorial_using_keys_run_unchanged(server: RunningServer, rentals: pd.DataFrame) -> None:
     """MindsDB's "tuning the Lightwood engine" form: encoders.<col>.module, model.args submodels,
     accuracy_functions; Lightwood-only args are accepted without effect."""

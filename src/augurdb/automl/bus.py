@@ -62,6 +62,7 @@ class LearnBus:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # held-out outputs per mixer
     trained: dict = field(default_factory=dict)  # mixer name -> Mixer
     weights: dict[str, float] = field(default_factory=dict)
+    predict_costs: dict[str, float] = field(default_factory=dict)  # mixer name -> predict seconds per row
     cv_rounds: int = 1  # shuffles of the k-fold actually run (repeated cross-validation)
     refitted: dict = field(default_factory=dict)  # kept mixer name -> refit on every row (hold-out tables)
     refit_gains: dict[str, float] = field(default_factory=dict)  # numbers: refit error / hold-out error

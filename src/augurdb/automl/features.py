@@ -48,7 +48,13 @@ def assemble(blocks: list[Matrix]) -> Matrix:
     """Join per-column blocks: a dense float32 array, or CSR when any block is sparse (text)."""
     if any(sp.issparse(block) for block in blocks):
         return sp.hstack([sp.csr_matrix(block) for block in blocks], format="csr", dtype="float32")
-    return np.hstack(blocks).astype("float32", copy=False)
+    # Filled in place: hstack would build a float64 matrix of mixed blocks, then copy it to float32.
+    out = np.empty((blocks[0].shape[0], sum(block.shape[1] for block in blocks)), dtype="float32")
+    start = 0
+    for block in blocks:
+        out[:, start:start + block.shape[1]] = block
+        start += block.shape[1]
+    return out
 
 
 def take_rows(matrix: Matrix, rows: np.ndarray) -> Matrix:

@@ -23,7 +23,7 @@ from .parsing import as_text, parse_quantity
 from .selection import DecisionRule, blend
 from .splits import make_split
 from .tasks import BINARY, EXTRA_METRICS, MULTICLASS, Task
-from .trainer import choose_ensemble, refit_kept, repeat_cross_validation, train_mixers
+from .trainer import choose_ensemble, measure_predict_costs, refit_kept, repeat_cross_validation, train_mixers
 from .type_inference import infer_types
 from .validation import check_columns, check_metrics, check_row_count, is_missing, target_stats, target_task
 from .vectorizer import vectorize
@@ -156,6 +156,7 @@ def train_models(bus: LearnBus) -> None:
         reasons = "; ".join(f"{c.name}: {c.status}" for c in bus.candidates)
         raise AutoMLError(f"no model could be trained ({reasons})")
     repeat_cross_validation(bus)
+    measure_predict_costs(bus)
     choose_ensemble(bus)
     refit_kept(bus)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .errors import AutoMLError
 from .mixers import registry
+from .predict_cost import DEFAULT_INFER_LIMIT
 from .tasks import EXTRA_METRICS
 
 MIN_BUDGET = 2.0
@@ -24,6 +25,8 @@ class LearnOptions:
     (default 0.9); tune_threshold: decide classes for balanced accuracy (class-share rule, tuned
     on held-out rows where that is better beyond noise; default true; false: argmax); ensemble: allow a weighted ensemble rather than the single best mixer (default true);
     threads: CPU threads for training (default: the cores this process may use);
+    infer_limit: the kept mixers' predict time per row, in seconds (default
+    predict_cost.DEFAULT_INFER_LIMIT);
     accuracy_functions: further held-out metrics to report (names in tasks.EXTRA_METRICS).
     """
 
@@ -36,6 +39,7 @@ class LearnOptions:
     ensemble: bool = True
     threads: int = 0
     accuracy_functions: tuple[str, ...] = ()
+    infer_limit: float = DEFAULT_INFER_LIMIT
 
 
 LEARN_OPTIONS = frozenset(LearnOptions.__dataclass_fields__)
@@ -67,6 +71,16 @@ def _level(value) -> float:
     if not 0.0 < level < 1.0:
         raise AutoMLError(f"confidence_level must be between 0 and 1 (exclusive), got {value!r}")
     return level
+
+
+def _infer_limit(value) -> float:
+    try:
+        limit = float("nan") if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        limit = float("nan")
+    if not 0.0 < limit < float("inf"):
+        raise AutoMLError(f"infer_limit must be a positive number of seconds per row (such as 0.00001), got {value!r}")
+    return limit
 
 
 def _flag(name: str, value) -> bool:
@@ -134,6 +148,8 @@ def parse_learn_options(options: dict | None) -> LearnOptions:
         if unknown:
             raise AutoMLError(f"unknown accuracy function(s) {unknown}; valid: {sorted(EXTRA_METRICS)}")
         values["accuracy_functions"] = metrics
+    if "infer_limit" in options:
+        values["infer_limit"] = _infer_limit(options["infer_limit"])
     if "threads" in options:
         threads = options["threads"]
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:

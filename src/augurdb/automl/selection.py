@@ -12,19 +12,30 @@ from .tasks import BINARY, MULTICLASS, Task
 _ENSEMBLE_ROUNDS = 25
 
 
-def greedy_ensemble(outputs: dict[str, np.ndarray], y: np.ndarray, task: Task) -> dict[str, float]:
+def greedy_ensemble(outputs: dict[str, np.ndarray], y: np.ndarray, task: Task,
+                    costs: dict[str, float] | None = None, limit: float | None = None) -> dict[str, float]:
     """Caruana-style forward selection with replacement on held-out loss.
 
     Returns mixer name -> weight (summing to 1). Starts from the best single mixer and adds
     whichever mixer most lowers the loss of the running average; stops when nothing helps.
+    With ``limit``, the kept mixers' ``costs`` (predict seconds per row) sum to at most it: a
+    mixer that would break it is not added, and when none fits alone the fastest is kept.
     """
     names = list(outputs)
+    costs = costs or {}
     counts = dict.fromkeys(names, 0)
-    best = min(names, key=lambda n: task.loss(y, outputs[n]))
+
+    def affordable(name: str) -> bool:
+        kept = {n for n, c in counts.items() if c} | {name}
+        return limit is None or sum(costs.get(n, 0.0) for n in kept) <= limit
+
+    fits = [n for n in names if affordable(n)] or [min(names, key=lambda n: costs.get(n, 0.0))]
+    best = min(fits, key=lambda n: task.loss(y, outputs[n]))
     counts[best], total, blend = 1, 1, outputs[best].copy()
     current = task.loss(y, blend)
     for _ in range(_ENSEMBLE_ROUNDS):
-        trials = {n: task.loss(y, (blend * total + outputs[n]) / (total + 1)) for n in names}
+        trials = {n: task.loss(y, (blend * total + outputs[n]) / (total + 1)) for n in names
+                  if counts[n] or affordable(n)}
         name = min(trials, key=trials.__getitem__)
         if trials[name] >= current - 1e-9:
             break

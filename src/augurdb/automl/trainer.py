@@ -19,6 +19,7 @@ from .bus import LearnBus
 from .fold_encoding import fold_matrix
 from .mixers import BaggedMixer, TrainingData, registry
 from .model import CandidateReport
+from .predict_cost import seconds_per_row, timing_rows, trim_bag
 from .selection import DecisionRule, blend, greedy_ensemble, tune_decision
 from .splits import HOLDOUT_SHARE, Split
 
@@ -61,8 +62,10 @@ def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: in
         fold_deadline = time.monotonic() + (deadline - time.monotonic()) / (len(split.folds) - index)
         mixer = registry.build(name, bus.options.mixer_args.get(name))
         x = fold_matrix(bus, train) if split.strategy == "cross_validation" else bus.x
+        # Each fold model is one member of the bag that predicts, so each gets its share of the limit.
         data = TrainingData(x[train], bus.y[train], x[valid], bus.y[valid], bus.task,
-                            seed=seed + index, threads=bus.options.threads)
+                            seed=seed + index, threads=bus.options.threads,
+                            infer_limit=bus.options.infer_limit / len(split.folds))
         mixer.fit(data, fold_deadline)
         members.append(mixer)
         held_out.update(zip(valid.tolist(), mixer.predict(x[valid]), strict=True))
@@ -206,16 +209,38 @@ def _refit_gain(bus: LearnBus, name: str, expected: float) -> float:
     return float(max(_MIN_REFIT_GAIN, 1.0 - gain / small_error))
 
 
+def measure_predict_costs(bus: LearnBus) -> None:
+    """Time every trained mixer's predict per row (``bus.predict_costs``, and DESCRIBE's
+    candidates); a bag of repeated k-fold rounds that predicts slower than USING infer_limit
+    keeps only the rounds that fit."""
+    assert bus.x is not None and bus.split is not None  # set by encode_data
+    rows = timing_rows(bus.x)
+    limit, folds = bus.options.infer_limit, len(bus.split.folds)
+    for candidate in bus.candidates:
+        if candidate.name not in bus.trained:
+            continue
+        bus.progress.step(f"{candidate.name}, timing its predictions")
+        mixer = bus.trained[candidate.name]
+        cost = seconds_per_row(mixer, rows)
+        if isinstance(mixer, BaggedMixer):
+            bus.trained[candidate.name], cost = trim_bag(mixer, cost, limit, folds)
+        bus.predict_costs[candidate.name] = candidate.predict_time_per_row = cost
+
+
 def choose_ensemble(bus: LearnBus) -> None:
-    """Set ``bus.weights`` (and ``bus.decision`` for classes) from held-out outputs."""
+    """Set ``bus.weights`` (and ``bus.decision`` for classes) from held-out outputs, within
+    USING infer_limit."""
     assert bus.y is not None and bus.split is not None and bus.task is not None  # set by earlier phases
     y = bus.y[bus.split.evaluation_rows]
+    limit, costs = bus.options.infer_limit, bus.predict_costs
     if bus.options.ensemble:
-        bus.weights = greedy_ensemble(bus.outputs, y, bus.task)
+        bus.weights = greedy_ensemble(bus.outputs, y, bus.task, costs, limit)
     else:
         # Every candidate with outputs was scored when it was trained, so performance is set.
-        best = max((c for c in bus.candidates if c.name in bus.outputs),
-                   key=lambda c: cast(float, c.performance))
+        scored = [c for c in bus.candidates if c.name in bus.outputs]
+        fits = [c for c in scored if costs.get(c.name, 0.0) <= limit] or \
+            [min(scored, key=lambda c: costs.get(c.name, 0.0))]
+        best = max(fits, key=lambda c: cast(float, c.performance))
         bus.weights = {best.name: 1.0}
     for candidate in bus.candidates:
         candidate.selected = candidate.name in bus.weights

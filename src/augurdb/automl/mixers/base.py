@@ -24,6 +24,9 @@ class TrainingData:
     task: Task
     seed: int = 0
     threads: int = 1
+    # Predict seconds per row this model may cost (predict_cost.py); a mixer whose size it can
+    # choose (the number of trees) keeps within it, the others are weighed at selection.
+    infer_limit: float | None = None
 
 
 class Mixer:

@@ -26,6 +26,10 @@ _PATIENCE = 100
 _LARGE, _LARGE_ROUNDS = 50_000, 1000
 _OCCLUSION_ROWS = 1024  # rows made dense at a time when explaining linear trees
 _SMALL_BATCH = 2000  # below this many rows, prediction threads cost more than they save
+# Rounds and rows timed to learn the predict cost of a round (_affordable_rounds: the batch of
+# predict_cost.TIMED_ROWS), and the share of infer_limit those rounds may take: the rest is the
+# per-call cost that timing a whole model adds.
+_TIMED_ROUNDS, _TIMED_BATCH, _LIMIT_SHARE = 100, 10_000, 0.9
 # A further parameter set is tried only when its expected time (the slowest so far, times this
 # margin) fits before the deadline: the default set always trains, the search never overruns.
 _TRY_MARGIN = 1.5
@@ -57,6 +61,7 @@ class LightGBMMixer(Mixer):
 
     name = "LightGBM"
     tried: dict[str, float]  # parameter set name -> its best held-out loss (set by fit)
+    round_cap: int | None = None  # most rounds that predict within infer_limit (set by fit)
 
     def _params(self, data: TrainingData) -> dict:
         n = data.x_train.shape[0]
@@ -93,12 +98,28 @@ class LightGBMMixer(Mixer):
             params = {**base, **variation}
             rounds = min(max_rounds, _LARGE_ROUNDS) if self.n_train >= _LARGE else max_rounds
             booster, losses = self._train(params, data, deadline, rounds)
+            cap = self._affordable_rounds(booster, data)
+            losses = losses[:cap]
             slowest = max(slowest, time.monotonic() - started)
             loss = float(np.min(losses))
             self.tried[name] = round(loss, 6)
             if loss < best_loss * (1 - _MIN_GAIN):
                 best_loss, self.variation, self.params = loss, name, params
                 self.booster, self.best_iteration = booster, int(np.argmin(losses)) + 1
+                self.round_cap = cap
+
+    def _affordable_rounds(self, booster: lgb.Booster, data: TrainingData) -> int | None:
+        """How many boosting rounds predict within ``data.infer_limit`` (None: all of them).
+        Each round adds the same kind of trees, so the time of the first few, timed on a batch,
+        tells the cost of any number of them; the best of the affordable rounds is then kept."""
+        if data.infer_limit is None:
+            return None
+        timed = min(booster.current_iteration(), _TIMED_ROUNDS)
+        rows = data.x_valid[np.arange(_TIMED_BATCH) % data.x_valid.shape[0]]
+        started = time.perf_counter()
+        booster.predict(rows, num_iteration=timed, num_threads=self._threads(rows))
+        per_round = (time.perf_counter() - started) / _TIMED_BATCH / timed
+        return max(1, int(_LIMIT_SHARE * data.infer_limit / per_round))
 
     @staticmethod
     def _train(params: dict, data: TrainingData, deadline: float, max_rounds: int) -> tuple[lgb.Booster, list]:
@@ -129,6 +150,7 @@ class LightGBMMixer(Mixer):
         """Retrain on every row for the early-stopped number of rounds, scaled by the growth in
         rows (more data supports proportionally more rounds at the same learning rate)."""
         rounds = int(np.ceil(self.best_iteration * x.shape[0] / self.n_train))
+        rounds = min(rounds, self.round_cap or rounds)  # more rounds than infer_limit affords would predict slower
         stopped = []
 
         def stop_at_deadline(env: lgb.callback.CallbackEnv) -> None:
