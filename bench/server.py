@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/server.py [--rows 100000 1000000] [--out docs/benchmarks.md]
 
-Runs a real `augurdb serve` on free ports with a fresh data directory, trains one model on
-flights_3m (a 20k-row sample) and measures, against that same model:
+Runs a real `augurdb serve` on free ports with a fresh data directory, trains two models on
+flights_3m (a 20k-row sample; one with the defaults, one with a tight `USING infer_limit`, which
+makes the AutoML keep cheaper mixers) and measures:
 - launch -> first `SELECT 1` answered over the MySQL protocol;
 - `SELECT 1` and a one-row `SELECT delay FROM m WHERE ...` over pymysql (p50/p99);
-- `SELECT t.*, m.delay FROM files.flights t JOIN m LIMIT n` delivered to the mariadb C client
+- `SELECT t.*, m.delay FROM files.flights t JOIN m LIMIT n` (the tight model at the largest n
+  only) delivered to the mariadb C client
   (--quick --batch, output discarded), to pymysql, and over HTTP as Arrow; each next to the same
   query without the model, run in the same session, as the reference;
 - the server's resident memory when idle after start, and its peak (VmHWM) after the batches.
@@ -15,6 +17,7 @@ flights_3m (a 20k-row sample) and measures, against that same model:
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -30,6 +33,24 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import SHARED_DATA, start_server  # noqa: E402
 
 FLIGHTS = SHARED_DATA / "flights_3m" / "flights_3m.parquet"
+
+
+MODELS = ("flights_delay", "flights_delay_quick")
+QUICK_LIMIT = 0.000002  # seconds per row
+
+
+def _held_out_r2(cur: pymysql.cursors.Cursor, model: str) -> float:
+    cur.execute(f"DESCRIBE {model}.info")
+    return float(json.loads(cur.fetchone()[0])["r2_score"])
+
+
+def _kept(cur: pymysql.cursors.Cursor, model: str) -> str:
+    """The kept mixers, each with its predict time per row."""
+    cur.execute(f"DESCRIBE {model}.model")
+    columns = [d[0] for d in cur.description]
+    kept = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+    return ", ".join(f"{c['name']} ({float(c['predict_seconds_per_row']) * 1e6:.1f} µs a row)"
+                     for c in kept if int(c["selected"]))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -151,9 +172,16 @@ def main() -> None:
             with con.cursor() as cur:
                 cur.execute("CREATE MODEL flights_delay FROM files (SELECT * FROM flights USING SAMPLE 20000 ROWS) "
                             "PREDICT delay USING time_budget = 20, join_learn_process = true")
-                cur.execute("SELECT status, error FROM models WHERE name = 'flights_delay'")
-                status = cur.fetchone()
-                assert status[0] == "complete", status
+                # The same table under a tight USING infer_limit: the AutoML keeps cheaper mixers.
+                cur.execute("CREATE MODEL flights_delay_quick FROM files (SELECT * FROM flights USING SAMPLE "
+                            f"20000 ROWS) PREDICT delay USING time_budget = 20, infer_limit = {QUICK_LIMIT}, "
+                            "join_learn_process = true")
+                for model in MODELS:
+                    cur.execute(f"SELECT status, error FROM models WHERE name = '{model}'")
+                    status = cur.fetchone()
+                    assert status[0] == "complete", status
+                accuracy = {model: _held_out_r2(cur, model) for model in MODELS}
+                kept = {model: _kept(cur, model) for model in MODELS}
                 cur.execute("SELECT * FROM files.flights LIMIT 1")
                 sample = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
             where = " AND ".join(f"{k} = '{v}'" for k, v in sample.items() if k != "delay")
@@ -175,23 +203,27 @@ def main() -> None:
                       f"{percentile(single, .5) / percentile(select1, .5):.1f}× `SELECT 1`, "
                       f"{percentile(single, .5) / percentile(bare, .5):.1f}× the bare LightGBM predict"]
             if not args.single_only:
-                lines += ["", "| rows | client | with model (rows/s) | same rows, no model (rows/s) | ratio |",
-                          "|---|---|---|---|---|"]
+                lines += ["", "Models: " + "; ".join(
+                              f"`{model}` ({'USING infer_limit = ' + str(QUICK_LIMIT) if model.endswith('quick') else 'defaults'}"
+                              f"): {kept[model]}, held-out R² {accuracy[model]:.4f}" for model in MODELS),
+                          "", "| model | rows | client | with model (rows/s) | same rows, no model (rows/s) | ratio |",
+                          "|---|---|---|---|---|---|"]
             for n in ([] if args.single_only else args.rows):
-                joined = (f"SELECT t.*, m.delay AS predicted FROM files.flights AS t "
-                          f"JOIN mindsdb.flights_delay AS m LIMIT {n}")
                 plain = f"SELECT t.* FROM files.flights AS t LIMIT {n}"
-                for client, run in (("HTTP Arrow", lambda q: arrow_rows_per_s(server.http, q)),
-                                    ("MySQL, mariadb CLI", lambda q: mariadb_rows_per_s(server.mysql_port, q)),
-                                    ("MySQL, pymysql", lambda q: pymysql_rows_per_s(server.mysql_port, q))):
-                    if client == "MySQL, pymysql" and n > 100_000:
-                        continue  # pure-Python parsing dominates; the C client above measures the server
-                    with_model, rows = run(joined)
-                    assert rows == n, (client, rows)
-                    without, _ = run(plain)
-                    lines.append(f"| {n:,} | {client} | {with_model:,.0f} | {without:,.0f} | "
-                                 f"{with_model / without:.2f} |")
-                    print(lines[-1], flush=True)
+                for model in MODELS if n == max(args.rows) else MODELS[:1]:
+                    joined = (f"SELECT t.*, m.delay AS predicted FROM files.flights AS t "
+                              f"JOIN mindsdb.{model} AS m LIMIT {n}")
+                    for client, run in (("HTTP Arrow", lambda q: arrow_rows_per_s(server.http, q)),
+                                        ("MySQL, mariadb CLI", lambda q: mariadb_rows_per_s(server.mysql_port, q)),
+                                        ("MySQL, pymysql", lambda q: pymysql_rows_per_s(server.mysql_port, q))):
+                        if client == "MySQL, pymysql" and n > 100_000:
+                            continue  # pure-Python parsing dominates; the C client above measures the server
+                        with_model, rows = run(joined)
+                        assert rows == n, (client, rows)
+                        without, _ = run(plain)
+                        lines.append(f"| `{model}` | {n:,} | {client} | {with_model:,.0f} | {without:,.0f} | "
+                                     f"{with_model / without:.2f} |")
+                        print(lines[-1], flush=True)
             if not args.single_only:
                 lines += ["", f"- server peak RSS (VmHWM) after the batches: "
                               f"**{peak_rss_mb(server.process.pid):,.0f} MB**"]

@@ -87,9 +87,9 @@ def test_a_tight_limit_keeps_fewer_trees_and_what_is_kept_fits():
     assert rounds["tight"] < rounds["free"]
     # Every trained mixer was timed, and the kept ones fit the limit; only when none fits on its
     # own is the fastest kept alone.
-    costs = models["tight"]["predict_time_per_row"]
+    costs = models["tight"]["predict_seconds_per_row"]
     assert costs.notna().all()
-    kept = [row["predict_time_per_row"] for row in _selected(tight)]
+    kept = [row["predict_seconds_per_row"] for row in _selected(tight)]
     if sum(kept) > 1e-6:  # no mixer fits on its own
         assert kept == [costs.min()]
     assert tight.accuracy > 0.95  # home_rentals is near-linear: Linear alone scores 0.999

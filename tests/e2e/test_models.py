@@ -118,9 +118,9 @@ def test_infer_limit_bounds_what_the_kept_mixers_cost(server: RunningServer, ren
     model = wait_for_model(server, "rentals_quick")
     assert model["STATUS"] == "complete", model["ERROR"]
     candidates = query(server, "DESCRIBE rentals_quick.model")
-    timed = [float(c["predict_time_per_row"]) for c in candidates if c["status"] == "trained"]
+    timed = [float(c["predict_seconds_per_row"]) for c in candidates if c["status"] == "trained"]
     assert timed and all(cost > 0 for cost in timed)
-    kept = [float(c["predict_time_per_row"]) for c in candidates if int(c["selected"])]
+    kept = [float(c["predict_seconds_per_row"]) for c in candidates if int(c["selected"])]
     if sum(kept) > 0.000002:  # no mixer fits on its own
         assert kept == [min(timed)]
     rows = query(server, "SELECT m.rental_price FROM files.rentals_test AS t JOIN mindsdb.rentals_quick AS m LIMIT 5")

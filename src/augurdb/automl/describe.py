@@ -47,7 +47,7 @@ def _model(model: TrainedModel) -> pd.DataFrame:
         "name": c.name, "performance": c.performance, "training_time": c.training_time,
         "selected": int(c.selected), "accuracy_functions": json.dumps([model.task.metric_name]),
         "status": c.status, "settings": json.dumps(getattr(c, "settings", {})),  # models saved before settings existed
-        "predict_time_per_row": c.predict_time_per_row,
+        "predict_seconds_per_row": c.predict_seconds_per_row,
     } for c in model.candidates])
 
 

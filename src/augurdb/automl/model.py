@@ -24,7 +24,7 @@ class CandidateReport:
     selected: bool = False
     status: str = "trained"  # trained | skipped: <why> | failed: <error>
     settings: dict = field(default_factory=dict)  # what the mixer chose for itself (Mixer.settings)
-    predict_time_per_row: float | None = None  # seconds, timed after training (predict_cost.py)
+    predict_seconds_per_row: float | None = None  # seconds, timed after training (predict_cost.py)
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """What a mixer costs to predict, and keeping a model within ``USING infer_limit``.
 
-``infer_limit`` is the kept mixers' predict time per row, in seconds, as AutoGluon spells it: a
-model JOIN over many rows runs at most at the pace its mixers predict. Times are wall-clock on
-batches of TIMED_ROWS rows (AutoGluon's batch for the same limit: large enough for batch speed
-and the mixers' own threads), on the machine that trains; reading and encoding the inputs come on top, and are the same whichever
-mixers are kept.
+``infer_limit`` (AutoGluon's name) is the kept mixers' predict time per row, in seconds: a model
+JOIN over many rows runs at most at the pace its mixers predict. Times are wall-clock, as in
+AutoGluon, on batches of TIMED_ROWS rows (its batch for the limit: large enough for batch speed)
+with the mixers' own threads, on the machine that trains. CPU time was tried and was no steadier
+here: a process's CPU clock also counts the thread pools that spin after their last task. Reading
+and encoding the inputs come on top, and are the same whichever mixers are kept.
 """
 
 from __future__ import annotations

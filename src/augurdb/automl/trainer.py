@@ -224,7 +224,7 @@ def measure_predict_costs(bus: LearnBus) -> None:
         cost = seconds_per_row(mixer, rows)
         if isinstance(mixer, BaggedMixer):
             bus.trained[candidate.name], cost = trim_bag(mixer, cost, limit, folds)
-        bus.predict_costs[candidate.name] = candidate.predict_time_per_row = cost
+        bus.predict_costs[candidate.name] = candidate.predict_seconds_per_row = cost
 
 
 def choose_ensemble(bus: LearnBus) -> None:

@@ -116,7 +116,7 @@ class LightGBMMixer(Mixer):
             return None
         timed = min(booster.current_iteration(), _TIMED_ROUNDS)
         rows = data.x_valid[np.arange(_TIMED_BATCH) % data.x_valid.shape[0]]
-        started = time.perf_counter()
+        started = time.perf_counter()  # wall-clock, as predict_cost.py times mixers
         booster.predict(rows, num_iteration=timed, num_threads=self._threads(rows))
         per_round = (time.perf_counter() - started) / _TIMED_BATCH / timed
         return max(1, int(_LIMIT_SHARE * data.infer_limit / per_round))
