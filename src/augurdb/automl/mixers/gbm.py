@@ -29,7 +29,7 @@ _SMALL_BATCH = 2000  # below this many rows, prediction threads cost more than t
 # Rounds and rows timed to learn the predict cost of a round (_affordable_rounds: the batch of
 # predict_cost.TIMED_ROWS), and the share of infer_limit those rounds may take: the rest is the
 # per-call cost that timing a whole model adds.
-_TIMED_ROUNDS, _TIMED_BATCH, _LIMIT_SHARE = 100, 10_000, 0.9
+_TIMED_ROUNDS, _TIMED_BATCH, _LIMIT_SHARE = 100, 2000, 0.9
 # A further parameter set is tried only when its expected time (the slowest so far, times this
 # margin) fits before the deadline: the default set always trains, the search never overruns.
 _TRY_MARGIN = 1.5
