@@ -309,7 +309,7 @@ def _alive(port: int) -> bool:
 
 
 def _ms(values: list[float]) -> str:
-    return (f"p50 {1000 * statistics.median(values):.1f} ms, p99 {1000 * percentile(values, 99):.1f} ms, "
+    return (f"p50 {1000 * statistics.median(values):.1f} ms, p99 {1000 * percentile(values, .99):.1f} ms, "
             f"max {1000 * max(values):.1f} ms, {sum(v > 0.1 for v in values)} of {len(values)} over 100 ms")
 
 

@@ -77,7 +77,7 @@ def probe_during(port: int, statement: str, idle: float = 2.0) -> dict:
 def _ms(values: list[float]) -> str:
     if not values:
         return "no samples"
-    return (f"p50 {1000 * statistics.median(values):.1f} ms, p99 {1000 * percentile(values, 99):.1f} ms, "
+    return (f"p50 {1000 * statistics.median(values):.1f} ms, p99 {1000 * percentile(values, .99):.1f} ms, "
             f"max {1000 * max(values):.1f} ms ({len(values)} samples)")
 
 
