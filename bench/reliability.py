@@ -371,8 +371,14 @@ def main() -> None:
         + (f"**problems: {'; '.join(kills['problems'][:5])}**" if kills["problems"] else "no row or model lost"))
     for statement in statements["dropped"][:5]:
         lines.append(f"  - lost on: `{statement[:160]}`")
-    for message in sorted(set(m.split(" -> ")[1] for m in statements["unknown"]))[:8]:
-        lines.append(f"  - error 1105 (no code of its own): {message}")
+    examples = {}  # each distinct 1105 message, with the first statement that got it
+    for entry in statements["unknown"]:
+        statement, _, message = entry.partition(" -> ")
+        examples.setdefault(message, statement)
+    lines.append(f"- error 1105 (an error without a code of its own): {len(statements['unknown']):,} statements, "
+                 f"{len(examples)} distinct messages" + (":" if examples else ""))
+    for message in sorted(examples)[:8]:
+        lines.append(f"  - {message} (for `{examples[message][:100]}`)")
     report = "\n".join(lines)
     print(report)
     if args.out:

@@ -152,6 +152,9 @@ def _local_engine(files_dir: Path) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET allowed_directories = ['{allowed}']")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
+    # MySQL ignores ORDER BY a constant ('x', NULL: `GROUP BY a ORDER BY NULL` is its idiom for
+    # "no sort"); DuckDB refuses it unless told.
+    con.execute("SET GLOBAL order_by_non_integer_literal = true")  # GLOBAL: cursors are new connections
     con.execute("SET lock_configuration = true")
     for macro in MYSQL_MACROS:
         con.execute(macro)

@@ -139,3 +139,13 @@ def test_a_mistake_duckdb_finds_gets_mysqls_code(server: RunningServer, rows_fil
                                                 message: str) -> None:
     """Over the wire, as a client sees it: MySQL's code and words, not DuckDB's 'Binder Error'."""
     assert mysql_error(server, sql) == (code, message)
+
+
+def test_order_by_a_constant_is_ignored_as_mysql_ignores_it(server: RunningServer, rows_file: str) -> None:
+    """`GROUP BY ... ORDER BY NULL` is MySQL's idiom for "no sort"; a string constant sorts nothing."""
+    expected = query(server, f"SELECT label, count(*) AS n FROM files.{rows_file} GROUP BY label ORDER BY label")
+    grouped = query(server, f"SELECT label, count(*) AS n FROM files.{rows_file} GROUP BY label ORDER BY NULL")
+    assert sorted(grouped, key=lambda r: r["label"]) == expected
+    ordered = query(server, f"SELECT x FROM files.{rows_file} ORDER BY 'x', x DESC")
+    assert [r["x"] for r in ordered] == sorted((r["x"] for r in ordered), reverse=True)
+    assert len(ordered) > 1

@@ -43,6 +43,9 @@ CASES = [
     ("SELECT CAST(1 AS DECIMAL(5, 2.5))", 1064, "DECIMAL(M,D) takes whole numbers"),
     ("SELECT a FROM t WHERE a LIKE 'x%'", 1210, "Incorrect arguments to ~~"),
     ("SELECT t.zz FROM t", 1054, "Unknown column 't.zz' in 'field list'"),
+    ("SELECT m.zz FROM (VALUES (1)) AS m(v)", 1054, "Unknown column 'm.zz' in 'field list'"),
+    ("SELECT CAST(1 AS DECIMAL(NULL, 2))", 1064, "DECIMAL(M,D) takes whole numbers"),
+    ("SELECT a FROM t LIMIT -1", 1064, "LIMIT and OFFSET take whole numbers of 0 or more"),
     ("SELECT nope(1)", 1305, "FUNCTION nope does not exist"),
     ("SELECT * FROM nope_table", 1146, "Table with name nope_table does not exist"),
 ]

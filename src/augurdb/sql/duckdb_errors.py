@@ -40,7 +40,7 @@ _RULES: list[Rule] = [
                              "after the column that defines it")),
     (duckdb.BinderException, re.compile(r"DECIMAL type scale cannot be greater than width"),
      lambda m: AugurError("For DECIMAL(M,D), M must be >= D", code=1427, sqlstate="42000")),
-    (duckdb.BinderException, re.compile(r'Table "([^"]+)" does not have a column named "([^"]*)"'),
+    (duckdb.BinderException, re.compile(r'(?:Table|Values list) "([^"]+)" does not have a column named "([^"]*)"'),
      lambda m: UnknownColumn(f"Unknown column '{m.group(1)}.{m.group(2)}' in 'field list'")),
     (duckdb.BinderException, re.compile(r'Referenced table "?([^"]+?)"? not found'),
      lambda m: AugurError(f"Unknown table '{m.group(1)}' in field list", code=1109, sqlstate="42S02")),
@@ -63,8 +63,11 @@ _RULES: list[Rule] = [
     (duckdb.BinderException, re.compile(r"STAR expression is (?:only allowed as the root|not supported)|"
                                         r"cannot be applied to a star expression"),
      lambda m: ParseError("'*' can only stand alone in the select list (or as table.*)")),
-    (duckdb.BinderException, re.compile(r'Type "(\w+)" does not accept type parameters'),
-     lambda m: ParseError(f"{m.group(1)}(M,D) takes whole numbers for M and D")),
+    (duckdb.BinderException, re.compile(r'Type "(\w+)" does not accept type parameters|'
+                                        r'Type parameter "\w+" for type "(\w+)" cannot be NULL'),
+     lambda m: ParseError(f"{m.group(1) or m.group(2)}(M,D) takes whole numbers for M and D")),
+    (duckdb.BinderException, re.compile(r"LIMIT/OFFSET cannot be negative"),
+     lambda m: ParseError("LIMIT and OFFSET take whole numbers of 0 or more")),
     (duckdb.BinderException, re.compile(r"Set operations can only apply to expressions with the same number"),
      lambda m: AugurError("The used SELECT statements have a different number of columns",
                           code=1222, sqlstate="21000")),
