@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from augurdb.automl.features import FeatureLayout
 from augurdb.automl.mixers import TrainingData, registry
@@ -90,3 +91,20 @@ def test_lightgbm_search_finds_linear_leaves_for_a_rate_times_size_target():
     contributions = mixer.contributions(data.x_valid, _layout().group_matrix(), None)
     strongest = np.abs(contributions).mean(axis=0)
     assert strongest[0] > strongest[2] and strongest[1] > strongest[3]
+
+
+@pytest.mark.parametrize("name", ["FullyConnectedNet", "EnsembleConvNet"])
+def test_neural_mixers_take_sparse_rows_as_they_are(name):
+    """Text's TF-IDF rows (few non-zeros in many columns) go into the first layer sparse: the same
+    net gives the same outputs as on the densified rows, and learns from them."""
+    rng = np.random.default_rng(0)
+    words = sp.random(800, 3000, density=0.005, format="lil", dtype=np.float32, random_state=0)
+    words[:, 7] = rng.integers(0, 2, size=(800, 1)).astype(np.float32)  # the word that decides the class
+    words = words.tocsr()
+    y = (words[:, 7].toarray().ravel() > 0).astype(np.int64)
+    data = TrainingData(words[:600], y[:600], words[600:], y[600:], Task(BINARY, 2), seed=0, threads=1)
+    mixer = registry.build(name)
+    mixer.fit(data, time.monotonic() + 5)
+    sparse_output = mixer.predict(data.x_valid)
+    assert np.allclose(sparse_output, mixer.predict(data.x_valid.toarray()), atol=1e-5)
+    assert data.task.score(data.y_valid, sparse_output.argmax(axis=1)) > 0.9

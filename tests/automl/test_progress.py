@@ -26,7 +26,8 @@ def test_every_phase_and_each_mixer_and_fold_is_reported():
     assert steps and all(steps)
     # 600 rows: 5-fold cross-validation, repeated with the time left. Steps closer than half a
     # second are not each sent, so the quick Linear folds may not all show.
-    fold = re.compile(r"^(Linear|LightGBM)( \(repeat \d of the k-fold\))?, fold [1-5]/5$")
+    # After training, each mixer's predictions are timed (USING infer_limit).
+    fold = re.compile(r"^(Linear|LightGBM)(( \(repeat \d of the k-fold\))?, fold [1-5]/5|, timing its predictions)$")
     training = [s["step"] for s in steps if not s["step"].startswith(("column importance", "LightGBM, refit"))]
     assert training and all(fold.match(step) for step in training), training
     assert any(step.startswith("LightGBM") for step in training)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import time
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,11 +29,24 @@ _LEARNING_RATE = 5e-3
 _warmed_up = False  # torch's first passes in a process are slow (thread pool, kernel set-up)
 
 
+class _InputLinear(nn.Linear):
+    """A network's first layer, which also takes a sparse batch (text's TF-IDF, ~20 non-zeros in
+    20,000 columns) and multiplies it as it is: densified, sms_spam's rows cost 450 µs each to
+    predict and most of the nets' training time."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_sparse:
+            # Each non-zero adds a row of the transposed weight: made contiguous, that is 7x faster
+            # than striding through the (out, in) weight (12 against 80 ms for 2,000 rows of text).
+            return torch.sparse.mm(x, self.weight.t().contiguous()) + self.bias
+        return super().forward(x)
+
+
 class _MLP(nn.Module):
     def __init__(self, n_in: int, n_out: int, width: int, dropout: float):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Linear(n_in, width), nn.SiLU(), nn.Dropout(dropout),
+            _InputLinear(n_in, width), nn.SiLU(), nn.Dropout(dropout),
             nn.Linear(width, width // 2), nn.SiLU(), nn.Dropout(dropout / 2),
             nn.Linear(width // 2, n_out),
         )
@@ -46,7 +60,7 @@ class _ConvNet(nn.Module):
 
     def __init__(self, n_in: int, n_out: int, channels: int = 16):
         super().__init__()
-        self.project = nn.Sequential(nn.Linear(n_in, 64), nn.SiLU())
+        self.project = nn.Sequential(_InputLinear(n_in, 64), nn.SiLU())
         self.conv = nn.Sequential(
             nn.Conv1d(1, channels, 5, padding=2), nn.SiLU(),
             nn.Conv1d(channels, channels, 5, padding=2), nn.SiLU(), nn.MaxPool1d(4),
@@ -129,7 +143,7 @@ class NeuralMixer(Mixer):
                 if len(rows) < 2:
                     continue
                 optimiser.zero_grad()
-                loss = self._loss(self.net(self._tensor(data.x_train[rows])), y_train[rows])
+                loss = self._loss(self.net(self._batch(data.x_train[rows])), y_train[rows])
                 loss.backward()
                 optimiser.step()
             self.epochs += 1
@@ -150,10 +164,22 @@ class NeuralMixer(Mixer):
     def _tensor(x: Matrix) -> torch.Tensor:
         return torch.from_numpy(to_dense(x))
 
+    @staticmethod
+    def _batch(x: Matrix) -> torch.Tensor:
+        """A batch for the forward pass: sparse rows stay sparse (the first layer takes them)."""
+        if not sp.issparse(x):
+            return torch.from_numpy(to_dense(x))
+        rows = cast(sp.csr_matrix, x).tocsr()
+        rows.sum_duplicates()  # canonical (sorted, no repeats), as is_coalesced below states
+        coo = rows.tocoo()
+        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        values = torch.from_numpy(coo.data.astype(np.float32))
+        return torch.sparse_coo_tensor(indices, values, coo.shape, check_invariants=False, is_coalesced=True)
+
     def _forward_batches(self, x: Matrix) -> torch.Tensor:
         self.net.eval()
         with torch.no_grad():
-            return torch.cat([self.net(self._tensor(x[s : s + 4096])) for s in range(0, x.shape[0], 4096)], dim=1)
+            return torch.cat([self.net(self._batch(x[s : s + 4096])) for s in range(0, x.shape[0], 4096)], dim=1)
 
     def _evaluate(self, x: Matrix, y: torch.Tensor) -> float:
         return float(self._loss(self._forward_batches(x), y))
