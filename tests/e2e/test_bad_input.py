@@ -149,3 +149,8 @@ def test_order_by_a_constant_is_ignored_as_mysql_ignores_it(server: RunningServe
     ordered = query(server, f"SELECT x FROM files.{rows_file} ORDER BY 'x', x DESC")
     assert [r["x"] for r in ordered] == sorted((r["x"] for r in ordered), reverse=True)
     assert len(ordered) > 1
+
+
+def test_describe_of_an_empty_name_is_an_incorrect_table_name(server: RunningServer) -> None:
+    assert mysql_error(server, "DESCRIBE . ''") == (1103, "Incorrect table name ''")
+    assert mysql_error(server, "DESCRIBE ``") == (1103, "Incorrect table name ''")

@@ -14,6 +14,7 @@ from sqlglot import exp
 from augurdb.catalog.records import ModelRecord
 from augurdb.errors import (
     AlreadyExists,
+    AugurError,
     NotSupported,
     UnknownColumn,
     UnknownDatabase,
@@ -257,6 +258,8 @@ def describe(statement: exp.Describe, session: Session) -> Result:
     if not isinstance(table, exp.Table):
         raise NotSupported("DESCRIBE takes a table or model name")
     parts = [p for p in (table.catalog, table.db, table.name) if p]
+    if not parts:  # DESCRIBE ``
+        raise AugurError(f"Incorrect table name '{table.name}'", code=1103, sqlstate="42000")
     return _describe_parts(session, parts, model_only=False)
 
 
