@@ -11,7 +11,7 @@ from augurdb.sql.duckdb_errors import as_mysql_error
 @pytest.fixture(scope="module")
 def db():
     con = duckdb.connect()
-    con.execute("CREATE TABLE t (a INTEGER, b VARCHAR); CREATE TABLE u (a INTEGER)")
+    con.execute("CREATE TABLE t (a INTEGER, b VARCHAR); CREATE TABLE u (a INTEGER); INSERT INTO t VALUES (1, 'x')")
     return con
 
 
@@ -47,6 +47,10 @@ CASES = [
     ("SELECT CAST(1 AS DECIMAL(NULL, 2))", 1064, "DECIMAL(M,D) takes whole numbers"),
     ("SELECT a FROM t LIMIT -1", 1064, "LIMIT and OFFSET take whole numbers of 0 or more"),
     ("SELECT nope(1)", 1305, "FUNCTION nope does not exist"),
+    ("SELECT coalesce(b, t) FROM t", 1241, "Operand should contain 1 column(s)"),
+    ("SELECT a FROM t WHERE b IN (SELECT 'x' UNION ALL SELECT t FROM t)", 1241, "Operand should contain 1 column(s)"),
+    ("SELECT a FROM t WHERE t IN ('x', 'y')", 1241, "Operand should contain 1 column(s)"),
+    ("SELECT coalesce(b, 1::INTEGER) FROM t", 1210, "Cannot mix VARCHAR with INTEGER in COALESCE"),
     ("SELECT * FROM nope_table", 1146, "Table with name nope_table does not exist"),
 ]
 

@@ -32,7 +32,15 @@ def _types_in(text: str) -> str:
 
 Rule = tuple[type[duckdb.Error], re.Pattern[str], Callable[[re.Match[str]], AugurError]]
 
+_TABLE_AS_VALUE = ("Operand should contain 1 column(s): a table's name (or ROW(...)) stands where one value "
+                   "belongs")
+
 _RULES: list[Rule] = [
+    # DuckDB reads a table's name used as a value as that table's row, a STRUCT.
+    (duckdb.BinderException, re.compile(r"Cannot (?:mix|compare|combine) (?:values of )?types? .*STRUCT\("),
+     lambda m: AugurError(_TABLE_AS_VALUE, code=1241, sqlstate="21000")),
+    (duckdb.ConversionException, re.compile(r"can't be cast to the destination type STRUCT\("),
+     lambda m: AugurError(_TABLE_AS_VALUE, code=1241, sqlstate="21000")),
     (duckdb.BinderException, re.compile(r'Referenced column "?([^"]+?)"? (?:was )?not found'),
      lambda m: UnknownColumn(f"Unknown column '{m.group(1)}' in 'field list'")),
     (duckdb.BinderException, re.compile(r'Column "([^"]+)" referenced that exists in the SELECT clause - but'),
@@ -79,6 +87,9 @@ _RULES: list[Rule] = [
     (duckdb.BinderException, re.compile(r"Cannot mix values of type (\w+) and (\w+) in BETWEEN clause"),
      lambda m: WrongArguments(f"Cannot compare {mysql_type(m.group(1))} with {mysql_type(m.group(2))} in "
                               "BETWEEN: CAST one side to the other's type")),
+    (duckdb.BinderException, re.compile(r"Cannot mix values of type (\w+) and (\w+) in (\w+)"),
+     lambda m: WrongArguments(f"Cannot mix {mysql_type(m.group(1))} with {mysql_type(m.group(2))} in "
+                              f"{m.group(3)}: CAST one to the other's type")),
     # `a.b` where `a` is a column: DuckDB reads it as a field of a struct.
     (duckdb.BinderException, re.compile(r"""Cannot extract field '([^']+)' from expression "?(.+?)"? because"""),
      lambda m: UnknownColumn(f"Unknown column '{m.group(2).strip(chr(34))}.{m.group(1)}' in 'field list'")),
