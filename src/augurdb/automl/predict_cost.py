@@ -20,8 +20,9 @@ from .mixers.base import BaggedMixer, Mixer
 
 TIMED_ROWS = 2000
 # Without USING infer_limit: 100 µs a row, a million rows in under two minutes of predicting.
-# It only binds on bags of many slow members (repeated k-fold of thousand-tree models), which it
-# trims; a single model of the usual size predicts in a few microseconds a row.
+# It binds on bags of many slow members (repeated k-fold of thousand-tree models), which it trims,
+# and on the conv nets' fold bags (~40 µs a member); a single model of the usual size predicts in
+# a few microseconds a row.
 DEFAULT_INFER_LIMIT = 1e-4
 _REPEAT_BELOW_S = 0.05
 
