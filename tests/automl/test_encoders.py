@@ -37,6 +37,27 @@ def test_categorical_one_hot_and_target_statistics():
     assert unseen.shape == (2, len(encoder.feature_names)) and unseen[:, :32].sum() == 0
 
 
+def test_number_coded_classes_keep_their_value_as_a_number_encodes():
+    days = ["1"] * 20 + ["3"] * 10 + ["7"] * 10 + ["28"] * 5 + ["365"] * 3  # skew 3.4
+    values = np.array(days + [None], dtype=object)
+    encoder = CategoricalEncoder("age", numeric_tokens=True)
+    out = encoder.fit_transform(values, TargetView(np.zeros(len(values)), 0))
+    assert encoder.feature_names[-3:] == ["age", "age:log", "age:missing"]  # skewed: a log-scaled copy too
+    numeric = NumericEncoder("age").fit_transform(np.array([np.nan if v is None else float(v) for v in values]),
+                                                 TargetView(np.zeros(len(values)), 0))
+    assert np.allclose(out[:, -3:], numeric)
+
+
+def test_a_categorical_encoder_saved_before_the_numeric_block_loads():
+    encoder = CategoricalEncoder("code", numeric_tokens=True)
+    encoder.fit_transform(np.array(["1", "2", "3"] * 5, dtype=object), NO_TARGET)
+    old = {k: v for k, v in encoder.__getstate__().items() if k != "numeric"}
+    old.update(numeric_mean=2.0, numeric_std=0.5, feature_names=["code=1", "code=2", "code=3", "code"])
+    loaded = CategoricalEncoder.__new__(CategoricalEncoder)
+    loaded.__setstate__(old)
+    assert loaded.transform(np.array(["3"], dtype=object)).tolist() == [[0.0, 0.0, 1.0, 2.0]]
+
+
 def test_dates_are_cyclic():
     encoder = DateEncoder("d", with_time=False)
     stamps = pd.to_datetime(["2020-12-31", "2021-01-01", None]).to_numpy()

@@ -40,6 +40,18 @@ def test_rules_on_a_synthetic_table():
     }
 
 
+def test_few_integers_are_codes_only_where_they_fill_their_range():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "tens": rng.choice([10, 20, 30, 40], 400),  # regular steps: codes
+        "with_gaps": rng.choice([0, 1, 2, 3, 5, 8], 400),  # 6 of the 9 values from 0 to 8
+        "age_days": rng.choice([1, 3, 7, 14, 28, 56, 90, 180, 365], 400),  # sampled at fixed points
+    })
+    assert _types(df) == {"tens": "categorical", "with_gaps": "categorical", "age_days": "integer"}
+    concrete = _types(dataset("concrete_strength/concrete_strength.csv"))
+    assert concrete["age"] == "integer"
+
+
 def test_quantity_strings_parse():
     values = pd.Series(["$1,200", "640,56", "1.200,5", "15%", "12 kg", "-3.5", "USD 30", None, "n/a",
                         "room 3 of the west wing", "note number 12 about things"])

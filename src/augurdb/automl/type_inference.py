@@ -10,8 +10,10 @@ typed in milliseconds. In order, a column is:
                they carry units or separators such as "$1,200" or "640,56")
   identifier   integers unique in >= 99% of rows that count up in row order like a row number
                (or are named like an id), or single-token text unique in >= 98% of rows (dropped)
-  categorical  numbers with at most 30 distinct integer values under 10% of rows; text with
-               distinct values under 10% of rows, or mostly single words
+  categorical  numbers with at most 30 distinct integer values under 10% of rows that fill at
+               least half their range, in steps of their common spacing (1/2/3 or 10/20/30 are
+               codes; days 1, 3, 7, 28, 90, 365 are measurements); text with distinct values
+               under 10% of rows, or mostly single words
   short/rich text  text of several words per value (rich beyond 25 words on average)
 """
 
@@ -31,6 +33,7 @@ SAMPLE_ROWS = 20_000
 PARSE_SHARE = 0.95
 CATEGORY_SHARE = 0.10
 MAX_NUMERIC_CATEGORIES = 30
+CODE_FILL = 0.5
 RICH_TEXT_WORDS = 25
 TEXT_WORDS = 2.5
 _ID_NAME = re.compile(r"(^|_|\b)(id|uuid|guid|key|index|idx)$|^(id|uuid|guid)(_|$)", re.I)
@@ -58,6 +61,20 @@ def _top_values(text: pd.Series, limit: int = 50) -> list[tuple[str, int]]:
     return [(str(value), int(count)) for value, count in counts.head(limit).items()]
 
 
+def _fills_its_range(integers: pd.Series) -> bool:
+    """Whether few distinct integers look like codes: in steps of their common spacing, they take
+    at least CODE_FILL of the values between their least and greatest. Measurements taken at a
+    few fixed points (a concrete's age in days) leave most of their range empty, and one-hot
+    levels of them lose the smooth trend that every mixer fits better (concrete_strength:
+    LightGBM R² 0.922 against 0.929 with age as a number, the nets 0.87 against 0.91)."""
+    distinct = np.unique(integers.to_numpy(dtype="float64"))
+    if len(distinct) < 3 or np.abs(distinct).max() >= 2**53:  # past 2**53 floats skip integers
+        return True
+    distinct = distinct.astype("int64")
+    step = int(np.gcd.reduce(np.diff(distinct)))
+    return len(distinct) >= CODE_FILL * ((int(distinct[-1]) - int(distinct[0])) // step + 1)
+
+
 def _classify_numbers(name: str, values: pd.Series, n_rows: int) -> tuple[str, str]:
     non_null = values.dropna()
     n_unique = non_null.nunique()
@@ -66,7 +83,8 @@ def _classify_numbers(name: str, values: pd.Series, n_rows: int) -> tuple[str, s
         counts_up = non_null.is_monotonic_increasing and non_null.max() - non_null.min() + 1 <= 1.5 * len(non_null)
         if _ID_NAME.search(name) or counts_up:
             return ct.IDENTIFIER, "unique integer per row that counts like a row number or id"
-    if integer and n_unique <= MAX_NUMERIC_CATEGORIES and n_unique < CATEGORY_SHARE * n_rows:
+    if integer and n_unique <= MAX_NUMERIC_CATEGORIES and n_unique < CATEGORY_SHARE * n_rows \
+            and _fills_its_range(non_null):
         return ct.CATEGORICAL, f"{n_unique} distinct integer codes (under 10% of rows)"
     if integer:
         return ct.INTEGER, f"whole numbers, {n_unique} distinct"

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..vectorizer import SMALL_BATCH as _SMALL
 from .base import ColumnEncoder, TargetView
+from .numeric import NumericEncoder
 
 MAX_ONE_HOT = 32
 _SMOOTHING = 10.0
@@ -18,10 +19,13 @@ class CategoricalEncoder(ColumnEncoder):
 
     Columns with more distinct values also get the smoothed target mean per value (computed out of
     fold on the training rows, so a row never sees its own target) and the value's log frequency.
-    Number-coded classes (1/2/3) also keep their numeric value, so order is not lost.
+    Number-coded classes (1/2/3, or a concrete's age in days: 1, 3, 7, 28, 90, 365) also keep
+    their value as NumericEncoder encodes a number (with its log-scaled copy where the codes are
+    skewed), so order and scale are not lost.
     """
 
     name = "CategoricalEncoder"
+    numeric: NumericEncoder | None = None  # the codes' numeric encoding (numeric_tokens only)
 
     def __init__(self, column: str, numeric_tokens: bool = False):
         self.column, self.numeric_tokens = column, numeric_tokens
@@ -36,18 +40,14 @@ class CategoricalEncoder(ColumnEncoder):
         self.frequency = {label: int(count) for label, count in zip(labels, counts, strict=True)}
         self.n_rows = len(values)
         self.high_cardinality = len(labels) > len(frequent)
-        self.numeric_mean, self.numeric_std = 0.0, 1.0
-        if self.numeric_tokens:
-            numbers = self._numbers(values)
-            finite = numbers[np.isfinite(numbers)]
-            self.numeric_mean = float(finite.mean()) if finite.size else 0.0
-            self.numeric_std = float(finite.std()) or 1.0 if finite.size else 1.0
         self.feature_names = [f"{self.column}={label}" for label in frequent]
         stats_block = None
         if self.high_cardinality:
             stats_block = self._fit_target_statistics(values, target)
         if self.numeric_tokens:
-            self.feature_names.append(self.column)
+            self.numeric = NumericEncoder(self.column)
+            self.numeric.fit_transform(self._numbers(values), target)
+            self.feature_names += self.numeric.feature_names
         if self.high_cardinality:
             self.feature_names.append(f"{self.column}:log_frequency")
         return self._assemble(values, stats_block)
@@ -119,10 +119,8 @@ class CategoricalEncoder(ColumnEncoder):
         parts = [onehot]
         if stats_block is not None:
             parts.append(stats_block.astype("float32"))
-        if self.numeric_tokens:
-            numbers = self._numbers(values)
-            scaled = (np.where(np.isfinite(numbers), numbers, self.numeric_mean) - self.numeric_mean)
-            parts.append((scaled / self.numeric_std).reshape(-1, 1).astype("float32"))
+        if self.numeric is not None:
+            parts.append(self.numeric.transform(self._numbers(values)))
         if self.high_cardinality:
             freq = keys.lookup(self.frequency, default=0, missing=self.frequency.get("None", 0)).astype("float64")
             parts.append((np.log1p(freq) / np.log1p(self.n_rows)).reshape(-1, 1).astype("float32"))
@@ -152,6 +150,13 @@ class CategoricalEncoder(ColumnEncoder):
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_means_cache"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "numeric_mean" in state:  # saved before the codes had a NumericEncoder: its value alone
+            mean, std = state["numeric_mean"], state["numeric_std"]
+            if self.numeric_tokens:
+                self.numeric = NumericEncoder.standardising(self.column, mean, std)
 
 
 def _text_keys(values: np.ndarray) -> np.ndarray:

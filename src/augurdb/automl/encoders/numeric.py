@@ -35,6 +35,14 @@ class NumericEncoder(ColumnEncoder):
             self.feature_names.append(f"{self.column}:missing")
         return self.transform(values)
 
+    @classmethod
+    def standardising(cls, column: str, mean: float, std: float) -> NumericEncoder:
+        """The value standardised alone, no log copy or missing flag (older models' encoding)."""
+        encoder = cls(column)
+        encoder.mean, encoder.std, encoder.log_scale, encoder.flag_missing = mean, std, False, False
+        encoder.feature_names = [column]
+        return encoder
+
     def transform(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype="float64")
         missing = ~np.isfinite(values)
