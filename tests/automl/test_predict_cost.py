@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from tests.automl.conftest import dataset
 
-from augurdb.automl import AutoMLError, learn
+from augurdb.automl import AutoMLError, learn, predict_cost
 from augurdb.automl.mixers.base import BaggedMixer, Mixer
-from augurdb.automl.predict_cost import trim_bag
+from augurdb.automl.predict_cost import bag_within_limit
 from augurdb.automl.selection import greedy_ensemble
 from augurdb.automl.tasks import REGRESSION, Task
 
@@ -50,19 +50,37 @@ def test_when_no_mixer_fits_the_fastest_is_kept():
 
 
 class _Member(Mixer):
+    def __init__(self, cost: float):
+        self.cost = cost  # what predict_cost.seconds_per_row reads for it (the test stands in for timing)
+
     def predict(self, x):
         return np.zeros(x.shape[0])
 
 
-def test_a_bag_keeps_whole_k_fold_rounds_that_fit():
-    bag = BaggedMixer([_Member() for _ in range(5 * 4)], rounds=4)  # 5 folds, 4 rounds
-    trimmed, cost = trim_bag(bag, 20e-6, 10e-6, folds=5)
+@pytest.fixture
+def member_costs(monkeypatch):
+    """Each member's stated cost instead of a timing: which rounds are kept is then exact."""
+    monkeypatch.setattr(predict_cost, "seconds_per_row", lambda member, rows: member.cost)
+
+
+def test_a_bag_keeps_whole_k_fold_rounds_that_fit(member_costs):
+    rows = np.zeros((10, 2), dtype="float32")
+    bag = BaggedMixer([_Member(1e-6) for _ in range(5 * 4)], rounds=4)  # 5 folds, 4 rounds: 20 µs
+    trimmed, cost = bag_within_limit(bag, rows, 10e-6, folds=5)
     assert len(trimmed.members) == 10 and cost == pytest.approx(10e-6)
     assert trimmed.rounds == 4  # held-out outputs still averaged 4 rounds: the intervals' bookkeeping
-    one_round, _ = trim_bag(bag, 20e-6, 1e-9, folds=5)
-    assert len(one_round.members) == 5  # never fewer than one model per fold
-    same, _ = trim_bag(bag, 20e-6, 30e-6, folds=5)
-    assert same is bag
+    one_round, cost = bag_within_limit(bag, rows, 1e-9, folds=5)
+    assert len(one_round.members) == 5 and cost == pytest.approx(5e-6)  # never fewer than one model per fold
+    same, cost = bag_within_limit(bag, rows, 30e-6, folds=5)
+    assert same is bag and cost == pytest.approx(20e-6)
+
+
+def test_a_bag_costs_the_sum_of_its_members_not_a_multiple_of_the_first(member_costs):
+    # Folds choose their own parameters: here the first member is a slow one (linear trees).
+    rows = np.zeros((10, 2), dtype="float32")
+    bag = BaggedMixer([_Member(40e-6)] + [_Member(10e-6) for _ in range(4)])
+    kept, cost = bag_within_limit(bag, rows, 1e-4, folds=5)
+    assert kept is bag and cost == pytest.approx(80e-6)  # 5 x 40 µs would have broken the limit
 
 
 @pytest.mark.parametrize("value", [-1, 0, "fast", True, float("inf")])

@@ -13,6 +13,7 @@ import lightgbm as lgb
 import numpy as np
 from scipy.stats import norm
 
+from .cores import available_threads
 from .encoders.base import Matrix
 
 _MIN_FOR_DIFFICULTY = 200  # fewer calibration rows than this: constant-width intervals
@@ -68,7 +69,7 @@ class RegressionConformal:
             self._boosters = [lgb.Booster(model_str=text) for text in texts]
         if not self._boosters:
             return np.ones(x.shape[0])
-        threads = 1 if x.shape[0] < 2000 else 0
+        threads = 1 if x.shape[0] < 2000 else available_threads()  # not 0: see LightGBMMixer._threads
         mean = np.mean([booster.predict(x, num_threads=threads) for booster in self._boosters], axis=0)
         return np.maximum(mean, self.difficulty_floor)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from .errors import AutoMLError
@@ -107,14 +106,6 @@ def _mixer_args(value, mixers: tuple[str, ...]) -> dict[str, dict]:
             raise AutoMLError(f"mixer_args names {name!r}, which is not among the mixers to try {list(mixers)}")
         registry.check_args(name, args)
     return {str(name): dict(args) for name, args in value.items()}
-
-
-def available_threads() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def parse_learn_options(options: dict | None) -> LearnOptions:

@@ -4,9 +4,9 @@
 JOIN over many rows runs at most at the pace its mixers predict. Times are wall-clock, as in
 AutoGluon, on batches of TIMED_ROWS rows with the mixers' own threads, on the machine that trains.
 2,000 rows gave the same rate as 10,000 within a few percent (LightGBM, the nets) at a fifth of
-the cost, which on text (the nets densify wide rows) was 10 s of a 60 s budget. CPU time was tried and was no steadier
-here: a process's CPU clock also counts the thread pools that spin after their last task. Reading
-and encoding the inputs come on top, and are the same whichever mixers are kept.
+the cost, which on text was 10 s of a 60 s budget. CPU time was tried and was no steadier here:
+a process's CPU clock also counts the thread pools that spin after their last task. Reading and
+encoding the inputs come on top, and are the same whichever mixers are kept.
 """
 
 from __future__ import annotations
@@ -34,10 +34,7 @@ def timing_rows(x: Matrix) -> Matrix:
 
 def seconds_per_row(mixer: Mixer, rows: Matrix) -> float:
     """Wall-clock predict time per row of ``mixer`` on ``rows``. A quick first run is repeated
-    and the faster kept: it may have paid one-time set-up, or a moment of a busy machine. A bag
-    costs its members' sum, and they are alike: one is timed."""
-    if isinstance(mixer, BaggedMixer):
-        return len(mixer.members) * seconds_per_row(mixer.members[0], rows)
+    and the faster kept: it may have paid one-time set-up, or a moment of a busy machine."""
     best = np.inf
     for _ in range(2):
         started = time.perf_counter()
@@ -48,15 +45,22 @@ def seconds_per_row(mixer: Mixer, rows: Matrix) -> float:
     return float(best) / rows.shape[0]
 
 
-def trim_bag(bag: BaggedMixer, cost: float, limit: float, folds: int) -> tuple[BaggedMixer, float]:
+def bag_within_limit(bag: BaggedMixer, rows: Matrix, limit: float, folds: int) -> tuple[BaggedMixer, float]:
     """The bag with only as many k-fold rounds as fit in ``limit`` (at least one), and its cost.
 
-    A bag's cost is the sum of its members'. Whole rounds are kept, so every row of the table
-    still has members that were trained without it and the bag stays balanced over the folds.
+    A bag costs the sum of its members, and members differ (each fold chose its own parameters:
+    a linear-tree LightGBM predicts several times slower than one of constant leaves), so each
+    is timed, round by round, until the next round would break the limit. Whole rounds are kept,
+    so every row of the table still has members that were trained without it and the bag stays
+    balanced over the folds.
     """
-    rounds = len(bag.members) // max(folds, 1)
-    if cost <= limit or rounds <= 1:
+    folds = max(folds, 1)
+    kept, cost = 0, 0.0
+    for start in range(0, len(bag.members), folds):
+        round_cost = sum(seconds_per_row(member, rows) for member in bag.members[start : start + folds])
+        if kept and cost + round_cost > limit:
+            break
+        kept, cost = kept + 1, cost + round_cost
+    if kept * folds >= len(bag.members):
         return bag, cost
-    keep = max(1, int(rounds * limit / cost))
-    trimmed = BaggedMixer(bag.members[:keep * folds], bag.rounds)
-    return trimmed, cost * keep / rounds
+    return BaggedMixer(bag.members[: kept * folds], bag.rounds), cost

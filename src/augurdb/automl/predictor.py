@@ -13,11 +13,12 @@ import pandas as pd
 
 from .bus import LearnBus, PredictBus
 from .conformal import ClassificationConformal
+from .cores import available_threads
 from .describe import describe as describe_model
 from .errors import AutoMLError
 from .learn_phases import LEARN_PHASES
 from .model import TrainedModel
-from .options import available_threads, parse_learn_options, parse_predict_options, resolve_budget
+from .options import parse_learn_options, parse_predict_options, resolve_budget
 from .predict_phases import PREDICT_PHASES
 from .progress import TrainingProgress
 from .transaction import run_phases

@@ -19,7 +19,7 @@ from .bus import LearnBus
 from .fold_encoding import fold_matrix
 from .mixers import BaggedMixer, TrainingData, registry
 from .model import CandidateReport
-from .predict_cost import seconds_per_row, timing_rows, trim_bag
+from .predict_cost import bag_within_limit, seconds_per_row, timing_rows
 from .selection import DecisionRule, blend, greedy_ensemble, tune_decision
 from .splits import HOLDOUT_SHARE, Split
 
@@ -221,9 +221,10 @@ def measure_predict_costs(bus: LearnBus) -> None:
             continue
         bus.progress.step(f"{candidate.name}, timing its predictions")
         mixer = bus.trained[candidate.name]
-        cost = seconds_per_row(mixer, rows)
         if isinstance(mixer, BaggedMixer):
-            bus.trained[candidate.name], cost = trim_bag(mixer, cost, limit, folds)
+            bus.trained[candidate.name], cost = bag_within_limit(mixer, rows, limit, folds)
+        else:
+            cost = seconds_per_row(mixer, rows)
         bus.predict_costs[candidate.name] = candidate.predict_seconds_per_row = cost
 
 
