@@ -109,7 +109,7 @@ def test_intervals_of_a_model_refit_on_every_row_still_cover_what_they_state():
     step down says by how much, and the intervals narrow to match (they covered 94% before)."""
     df = dataset("home_rentals/home_rentals.csv")
     train, test = train_test_split(df, test_size=0.2, random_state=0)
-    predictor = learn(train.reset_index(drop=True), "rental_price", time_budget=20,
+    predictor = learn(train.reset_index(drop=True), "rental_price", time_budget=60,
                       options={"mixers": ["Linear", "LightGBM"]})
     report = json.loads(predictor.describe("info")["calibration"][0])
     assert json.loads(predictor.describe("info")["refitted_on_all_rows"][0])

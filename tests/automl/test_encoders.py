@@ -24,6 +24,15 @@ def test_numeric_standardises_and_flags_missing():
     assert np.allclose(encoder.transform(np.array([2.0]))[0], [0.0, 0.0])
 
 
+def test_numeric_keeps_heavy_tails_and_clips_to_the_training_range():
+    values = np.array([0.0] * 999 + [1000.0])  # the one large value lies ~32 sd out
+    encoder = NumericEncoder("delay")
+    out = encoder.fit_transform(values, NO_TARGET)
+    assert out[-1, 0] > 30  # kept as far out as it is: it may be what sets the target
+    beyond = encoder.transform(np.array([5000.0, -5.0]))
+    assert beyond[0, 0] == out[-1, 0] and beyond[1, 0] == out[0, 0]  # never past what training saw
+
+
 def test_categorical_one_hot_and_target_statistics():
     rng = np.random.default_rng(0)
     values = np.array([f"v{i}" for i in rng.integers(0, 80, 2000)], dtype=object)
