@@ -149,6 +149,27 @@ def test_target_statistics_inside_a_fold_never_see_its_held_out_targets():
     assert not np.array_equal(refit.transform(values[fit_rows]), encoder.transform(values[fit_rows]))
 
 
+def test_the_gru_text_encoder_inside_a_fold_never_sees_its_held_out_targets():
+    import time
+
+    from augurdb.automl.encoders.rnn import RNNEncoder
+
+    rng = np.random.default_rng(5)
+    words = ["good", "bad", "fine", "poor", "great"]
+    texts = np.array([" ".join(rng.choice(words, 5)) for _ in range(300)], dtype=object)
+    y = np.array([int("good" in t) for t in texts])
+    fit_rows = np.arange(240)
+    flipped = y.copy()
+    flipped[240:] = 1 - flipped[240:]
+    encoder = RNNEncoder("t", width=4)
+    # A deadline far off: training ends by early stopping, the same way for both runs.
+    encoder.fit_transform(texts, TargetView(y, 2, deadline=time.monotonic() + 60))
+    fold = encoder.fold_features(texts, fit_rows, TargetView(y, 2, deadline=time.monotonic() + 60))
+    again = encoder.fold_features(texts, fit_rows, TargetView(flipped, 2, deadline=time.monotonic() + 60))
+    assert fold.shape == (300, 4) and np.allclose(fold, again)
+    assert not np.allclose(fold, encoder.transform(texts))  # not the GRU fitted on every row
+
+
 def test_unsupervised_encoders_have_no_fold_features():
     from augurdb.automl.encoders.base import TargetView
     from augurdb.automl.encoders.numeric import NumericEncoder

@@ -57,6 +57,7 @@ class LearnBus:
     fold_inputs: dict[str, object] = field(default_factory=dict)
     blocks: list[Matrix] = field(default_factory=list)
     fold_matrices: dict[bytes, Matrix] = field(default_factory=dict)
+    encoding_seconds: float = 0.0  # what fitting the encoders took: bounds a fold's re-encoding
     # ModelTrainer
     candidates: list[CandidateReport] = field(default_factory=list)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # held-out outputs per mixer

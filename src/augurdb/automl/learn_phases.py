@@ -119,6 +119,7 @@ def encode_data(bus: LearnBus) -> None:
     if unknown:
         raise AutoMLError(f"encoders names columns that are not model inputs: {unknown}")
     blocks = []
+    started = time.monotonic()
     for position, name in enumerate(bus.input_columns, start=1):
         encoder = make_encoder(bus.stats[name], bus.options.encoders.get(name))
         bus.progress.step(f"{encoder.name} for {name} ({position}/{len(bus.input_columns)})")
@@ -130,6 +131,7 @@ def encode_data(bus: LearnBus) -> None:
         blocks.append(block)
         if bus.split.strategy == "cross_validation" and type(encoder).fold_features is not ColumnEncoder.fold_features:
             bus.fold_inputs[name] = values  # supervised: each fold re-encodes it (fold_matrix)
+    bus.encoding_seconds = time.monotonic() - started
     bus.layout = FeatureLayout.from_encoders(bus.encoders)
     bus.x = assemble(blocks)
     if bus.fold_inputs:

@@ -59,9 +59,10 @@ def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: in
     for index, (train, valid) in enumerate(split.folds):
         bus.progress.step(f"{name}{round_text}, fold {index + 1}/{len(split.folds)}" if len(split.folds) > 1
                           else f"{name}{round_text}")
+        # First, as a fold's re-encoding (a GRU text encoder trains) is no part of the mixer's fit.
+        x = fold_matrix(bus, train) if split.strategy == "cross_validation" else bus.x
         fold_deadline = time.monotonic() + (deadline - time.monotonic()) / (len(split.folds) - index)
         mixer = registry.build(name, bus.options.mixer_args.get(name))
-        x = fold_matrix(bus, train) if split.strategy == "cross_validation" else bus.x
         # Each fold model is one member of the bag that predicts, so each gets its share of the limit.
         data = TrainingData(x[train], bus.y[train], x[valid], bus.y[valid], bus.task,
                             seed=seed + index, threads=bus.options.threads,

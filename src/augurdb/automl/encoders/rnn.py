@@ -1,7 +1,8 @@
 """RNNEncoder: a GRU over word tokens, trained on the target, whose final state becomes features.
 
 Unlike n-gram counts it sees word order. It is trained on the encoder's training rows with its
-own inner hold-out for early stopping, and stops at the deadline the DataEncoder gives it.
+own inner hold-out for early stopping, and stops at the deadline the DataEncoder gives it; under
+cross-validation each fold trains its own (``fold_features``).
 """
 
 from __future__ import annotations
@@ -107,6 +108,15 @@ class RNNEncoder(ColumnEncoder):
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
+
+    def fold_features(self, values: np.ndarray, fit_rows: np.ndarray, target: TargetView) -> np.ndarray:
+        """Every row encoded by a GRU trained on ``fit_rows`` alone: the one fitted on all rows
+        learnt from the held-out rows' targets, and its features would score them optimistically."""
+        texts = np.asarray(values, dtype=object)
+        fold = RNNEncoder(self.column, self.width)
+        fold.fit_transform(texts[fit_rows], TargetView(target.values[fit_rows], target.n_classes, target.seed,
+                                                       target.deadline))
+        return fold.transform(texts)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         tokens = self._ids(values)
