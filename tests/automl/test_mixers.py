@@ -74,6 +74,20 @@ def test_neural_mixer_stops_at_a_passed_deadline():
     assert np.isfinite(mixer.predict(_past_deadline_data().x_valid)).all()
 
 
+@pytest.mark.parametrize("name", ["FullyConnectedNet", "EnsembleFullyConnectedNet", "EnsembleConvNet"])
+def test_neural_nets_narrow_when_the_budget_affords_few_epochs(name):
+    full = _data(REGRESSION)
+    data = TrainingData(full.x_train[:100], full.y_train[:100], full.x_valid[:50], full.y_valid[:50], full.task)
+    generous = registry.build(name)
+    generous.fit(data, time.monotonic() + 600)  # early stopping ends it long before
+    assert generous.width_scale == 1.0
+    hurried = registry.build(name)
+    hurried.fit(data, time.monotonic() + 0.001)  # no width affords 20 epochs in a millisecond
+    assert hurried.width_scale == 0.25 and np.isfinite(hurried.predict(data.x_valid)).all()
+    hurried.__setstate__(hurried.__getstate__())  # rebuilt at the width it trained at
+    assert np.isfinite(hurried.predict(data.x_valid)).all()
+
+
 def test_lightgbm_search_finds_linear_leaves_for_a_rate_times_size_target():
     """A price that is a per-group rate times a size: the linear-leaf variation must win on
     held-out loss and still explain by column (occlusion, as TreeSHAP does not cover it)."""
