@@ -73,6 +73,15 @@ class RegressionConformal:
         mean = np.mean([booster.predict(x, num_threads=threads) for booster in self._boosters], axis=0)
         return np.maximum(mean, self.difficulty_floor)
 
+    def _level_quantile(self, level: float) -> float:
+        # Kept per level: sorting thousands of scores cost more than a one-row prediction's trees.
+        known = self.__dict__.setdefault("_quantiles", {})
+        if level not in known:
+            if len(known) >= 16:  # levels come from queries: a bounded cache
+                known.clear()
+            known[level] = _quantile(self.scores, level)
+        return known[level]
+
     def intervals(self, x: Matrix, predicted: np.ndarray, level: float,
                   variance_removed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(low, high): each row's level-``level`` interval.
@@ -80,7 +89,7 @@ class RegressionConformal:
         ``variance_removed``: error variance the served model has less than the one calibrated (a
         bag of fold models against one fold model). The half-width shrinks as a normal error's
         would, z * sqrt(sd² - removed), and never below half its calibrated size."""
-        half_width = _quantile(self.scores, level) * self._difficulty(x) * self.scale
+        half_width = self._level_quantile(level) * self._difficulty(x) * self.scale
         if variance_removed is not None and variance_removed.any():
             z = float(norm.ppf((1 + level) / 2))
             half_width = np.sqrt(np.maximum(half_width**2 - z**2 * variance_removed, (_MIN_SHRINK * half_width) ** 2))
@@ -89,6 +98,7 @@ class RegressionConformal:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state.pop("_boosters", None)
+        state.pop("_quantiles", None)
         return state
 
 

@@ -91,8 +91,8 @@ def parse_datetime(series: pd.Series) -> pd.Series:
     """Timestamps (timezone-naive, UTC where a zone was given) from typed or textual dates; NaT otherwise."""
     if pd.api.types.is_datetime64_any_dtype(series):
         parsed = series
-    elif len(series) <= _SMALL_BATCH and (small := _parse_few_iso(series)) is not None:
-        return small
+    elif len(series) <= _SMALL_BATCH and (small := parse_few_iso_dates(series.tolist())) is not None:
+        return pd.Series(small, index=series.index)
     else:
         text = as_text(series)
         with warnings.catch_warnings():
@@ -103,19 +103,27 @@ def parse_datetime(series: pd.Series) -> pd.Series:
                 parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    # A sentinel such as 0001-01-01 or 9999-12-31 parses at a coarser unit; datetime64[ns] cannot
+    # hold it, so it reads as missing rather than failing the whole column.
+    parsed = parsed.where((parsed >= _EARLIEST_NS) & (parsed <= _LATEST_NS))
     return parsed.astype("datetime64[ns]")
 
 
 _SMALL_BATCH = 64  # below this, pandas' per-call overhead costs more than parsing value by value
 
 
-def _parse_few_iso(series: pd.Series) -> pd.Series | None:
-    """A handful of ISO 8601 strings parsed one by one (one-row predictions); None if any is not ISO."""
-    values: list[datetime.datetime | None] = []
-    for value in series.tolist():
+_EARLIEST_NS, _LATEST_NS = pd.Timestamp.min.to_pydatetime(warn=False), pd.Timestamp.max.to_pydatetime(warn=False)
+
+
+def parse_few_iso_dates(values: list) -> np.ndarray | None:
+    """A handful of ISO 8601 strings parsed one by one (one-row predictions) into datetime64[ns]
+    (NaT where missing); None if any is not ISO. Built in numpy: a pandas conversion of one value
+    costs ~100 µs, parsing it ~2."""
+    parsed_values: list[np.datetime64] = []
+    for value in values:
         if value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str)
                                                                               and not value.strip()):
-            values.append(None)
+            parsed_values.append(np.datetime64("NaT", "ns"))
             continue
         if not isinstance(value, str):
             return None
@@ -125,8 +133,10 @@ def _parse_few_iso(series: pd.Series) -> pd.Series | None:
             return None
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
-        values.append(parsed)
-    return pd.Series(pd.to_datetime(values), index=series.index).astype("datetime64[ns]")
+        # numpy wraps a date past datetime64[ns]'s range silently; pandas' parser gives NaT there.
+        in_range = _EARLIEST_NS < parsed < _LATEST_NS
+        parsed_values.append(np.datetime64(parsed, "ns") if in_range else np.datetime64("NaT", "ns"))
+    return np.array(parsed_values, dtype="datetime64[ns]")
 
 
 def looks_like_arrays(text: pd.Series) -> pd.Series:

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from . import column_types as ct
-from .parsing import as_text, parse_array, parse_datetime, parse_quantity, parse_quantity_small, text_value
+from .parsing import (as_text, parse_array, parse_datetime, parse_few_iso_dates, parse_quantity, parse_quantity_small,
+                      text_value)
 from .statistics import ColumnStats
 
 # Up to this many rows, values are converted one by one in Python: pandas' vectorised string
@@ -38,6 +39,8 @@ def _small_column(values: pd.Series | list, stats: ColumnStats) -> np.ndarray | 
         return np.array([text_value(v) for v in raw], dtype=object)
     if dtype in ct.TEXT_TYPES:
         return np.array([text_value(v) or "" for v in raw], dtype=object)
+    if dtype in ct.DATE_TYPES:
+        return parse_few_iso_dates(raw)  # None: not ISO 8601, parsed the general way
     return None
 
 
