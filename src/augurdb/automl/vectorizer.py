@@ -13,8 +13,15 @@ import numpy as np
 import pandas as pd
 
 from . import column_types as ct
-from .parsing import (as_text, parse_array, parse_datetime, parse_few_iso_dates, parse_quantity, parse_quantity_small,
-                      text_value)
+from .parsing import (
+    as_text,
+    parse_array,
+    parse_datetime,
+    parse_few_iso_dates,
+    parse_quantity,
+    parse_quantity_small,
+    text_value,
+)
 from .statistics import ColumnStats
 
 # Up to this many rows, values are converted one by one in Python: pandas' vectorised string
