@@ -23,6 +23,7 @@ from sqlglot.trie import new_trie
 
 from augurdb.errors import ParseError
 from augurdb.sql import ast
+from augurdb.sql.nesting import check_text_nesting, check_token_nesting
 from augurdb.sql.value_lists import put_value_lists, take_value_lists
 
 _CLOSERS = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.L_BRACE: TokenType.R_BRACE,
@@ -406,41 +407,6 @@ def _version_numbers_as_names(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
-# DuckDB refuses expressions nested deeper than 1,000; sqlglot would first spend seconds (and
-# hold other connections) building, copying and rendering such a tree. Chains of arithmetic and
-# bit operators (1+1+...+1) and parentheses deeper than this are refused before parsing. AND/OR
-# chains are not: DuckDB flattens them, and generated WHERE clauses of thousands of ORs run.
-MAX_NESTING = 1000
-_OPERATORS = frozenset({TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH, TokenType.MOD,
-                        TokenType.AMP, TokenType.PIPE, TokenType.CARET, TokenType.DIV})
-_CHAIN_BREAKS = frozenset({TokenType.COMMA, TokenType.SELECT, TokenType.FROM, TokenType.WHERE, TokenType.THEN,
-                           TokenType.WHEN, TokenType.ELSE, TokenType.END, TokenType.SEMICOLON})
-
-
-def _check_nesting(tokens: list[Token]) -> None:
-    """ParseError for an expression nested deeper than MAX_NESTING (operators or parentheses)."""
-    chains = [0]  # operators chained so far, per open parenthesis
-    for token in tokens:
-        kind = token.token_type
-        if kind in _OPERATORS:
-            chains[-1] += 1
-            if chains[-1] > MAX_NESTING:
-                break
-        elif kind == TokenType.L_PAREN:
-            chains.append(0)
-            if len(chains) > MAX_NESTING:
-                break
-        elif kind == TokenType.R_PAREN:
-            if len(chains) > 1:
-                chains.pop()
-        elif kind in _CHAIN_BREAKS:
-            chains[-1] = 0
-    else:
-        return
-    raise ParseError(f"This statement nests an expression deeper than {MAX_NESTING:,} levels (operators in a row "
-                     f"or parentheses, near line {token.line}); split it, or give long lists of values as an IN list")
-
-
 def parse(sql: str, value_lists: bool = True) -> list[exp.Expr]:
     """Parse one or more statements; raises ParseError (1064) with the position on failure.
     Long IN lists of literals become one node each (value_lists.py)."""
@@ -452,8 +418,9 @@ def parse(sql: str, value_lists: bool = True) -> list[exp.Expr]:
         except ParseError:
             return parse(sql, value_lists=False)  # the error, placed in the statement as written
     try:
+        check_text_nesting(sql)  # before tokenizing: that alone takes seconds on a huge expression
         tokens = _version_numbers_as_names(dialect.tokenize(sql))
-        _check_nesting(tokens)
+        check_token_nesting(tokens)
         parser = AugurParser(error_level=ErrorLevel.IMMEDIATE, dialect=dialect)
         statements = [s for s in parser.parse(tokens, sql) if s is not None]
     except SqlglotParseError as error:
