@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from augurdb.automl.features import FeatureLayout
-from augurdb.automl.mixers import TrainingData, registry
+from augurdb.automl.mixers import TrainingData, gbm, registry
 from augurdb.automl.tasks import BINARY, MULTICLASS, REGRESSION, Task
 
 
@@ -86,6 +86,13 @@ def test_neural_nets_narrow_when_the_budget_affords_few_epochs(name):
     assert hurried.width_scale == 0.25 and np.isfinite(hurried.predict(data.x_valid)).all()
     hurried.__setstate__(hurried.__getstate__())  # rebuilt at the width it trained at
     assert np.isfinite(hurried.predict(data.x_valid)).all()
+
+
+def test_a_slow_variation_scales_the_size_scaled_learning_rate():
+    base = {"learning_rate": 0.1, "num_leaves": 31}
+    assert gbm._varied(base, {"learning_rate_scale": 0.4}) == {"learning_rate": pytest.approx(0.04), "num_leaves": 31}
+    assert gbm._varied(base, {"num_leaves": 127}) == {"learning_rate": 0.1, "num_leaves": 127}
+    assert "slow" in [name for name, _, _ in gbm.VARIATIONS]
 
 
 def test_lightgbm_search_finds_linear_leaves_for_a_rate_times_size_target():
