@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
                                                      "(default 1; AUGURDB_PROCESSES)")
     serve.add_argument("--training-workers", type=int, help="training runs at once from this server "
                                                             "(default 1; AUGURDB_TRAINING_WORKERS)")
+    serve.add_argument("--training-nice", type=_niceness,
+                       help="niceness of local training workers, 0-19: predictions get the CPU first "
+                            "(default 10; 0 trains at the server's priority; AUGURDB_TRAINING_NICE)")
 
     load = commands.add_parser("load", help="upload a CSV, TSV, Parquet or JSON file as files.<name>")
     _data_dir_flag(load)
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                                      http_port=args.http_port, user=args.user, password=args.password,
                                      ssl_cert=args.ssl_cert, ssl_key=args.ssl_key, ray_address=args.ray_address,
                                      training_workers=args.training_workers, processes=args.processes,
-                                     **_store_flags(args))
+                                     training_nice=args.training_nice, **_store_flags(args))
         from augurdb.server.runner import serve as run_server
 
         _mask_password_in_process_title()
@@ -98,6 +101,13 @@ def _mask_password_in_process_title() -> None:
         import setproctitle
 
         setproctitle.setproctitle(" ".join(["augurdb", *masked[1:]]))
+
+
+def _niceness(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 19:
+        raise argparse.ArgumentTypeError(f"a niceness is 0-19, not {value}")
+    return value
 
 
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,9 @@ class Settings:
     user: str | None = None
     password: str | None = None
     training_workers: int = 1
+    # Local training workers run at this niceness (0-19): under load the scheduler serves
+    # predictions first, and training takes every core the moment serving leaves it idle.
+    training_nice: int = 10
     # Server processes sharing the two ports (server/process_group.py): about one core each.
     processes: int = 1
     # The catalog: a SQLite file (default <data_dir>/catalog.sqlite) or a postgresql:// URL that
@@ -57,7 +60,8 @@ class Settings:
         for name in ("ssl", "http_tls"):
             if isinstance(values.get(name), str):
                 values[name] = str(values[name]).strip().lower() not in ("0", "false", "no", "off")
-        for name in ("mysql_port", "http_port", "training_workers", "ray_batch_min_rows", "processes"):
+        for name in ("mysql_port", "http_port", "training_workers", "training_nice", "ray_batch_min_rows",
+                     "processes"):
             if name in values:
                 values[name] = int(str(values[name]))
         if "job_lease_seconds" in values:

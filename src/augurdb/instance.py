@@ -132,7 +132,7 @@ def _runner(settings: Settings) -> JobRunner:
         from augurdb.jobs.ray_runner import RayRunner
 
         return RayRunner(settings.ray_address)
-    return LocalRunner()
+    return LocalRunner(nice=settings.training_nice)
 
 
 # MySQL functions DuckDB lacks and sqlglot does not translate.

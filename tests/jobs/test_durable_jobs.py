@@ -175,6 +175,19 @@ def test_drop_model_while_training_stops_the_run_and_removes_its_files(
     assert query(server, "SELECT 1 AS ok") == [{"ok": 1}]
 
 
+def test_a_training_worker_runs_below_the_servers_priority(
+        rentals_server: RunningServer, shared_data: Path) -> None:
+    """Training yields the CPU to predictions: its worker is 10 nicer than the server (default
+    --training-nice), and every thread it starts (LightGBM's, torch's) inherits that."""
+    server, data_dir = rentals_server, rentals_server.data_dir
+    _start_training(server, shared_data, "background", budget=60)
+    worker = _wait_for_status(data_dir, "background", ("training",))["worker_pid"]
+    server_nice = os.getpriority(os.PRIO_PROCESS, server.process.pid)
+    assert os.getpriority(os.PRIO_PROCESS, worker) == min(server_nice + 10, 19)
+    query(server, "DROP MODEL background")
+    _wait_until_gone([worker], "the dropped model's worker kept running")
+
+
 def test_sigterm_while_training_hands_the_run_back_and_the_next_start_resumes_it(
         rentals_server: RunningServer, shared_data: Path) -> None:
     server, data_dir = rentals_server, rentals_server.data_dir

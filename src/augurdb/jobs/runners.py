@@ -87,12 +87,18 @@ class LocalRunner:
 
     name = "local"
 
+    def __init__(self, nice: int = 0):
+        if not 0 <= nice <= 19:
+            raise ValueError(f"training niceness must be 0-19, not {nice}")
+        self.nice = nice
+
     def start(self, spec: RunSpec, secret_key: str | None) -> RunHandle:
         env = dict(os.environ)
         if secret_key:
             env["AUGURDB_SECRET_KEY"] = secret_key
         # The spec goes through stdin, not argv: a catalog URL may carry a password, and any user sees argv.
-        process = subprocess.Popen([sys.executable, "-m", "augurdb.jobs.worker"], stdin=subprocess.PIPE, env=env)
+        command = [sys.executable, "-m", "augurdb.jobs.worker", "--nice", str(self.nice)]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, env=env)
         assert process.stdin is not None
         with process.stdin:
             process.stdin.write(spec.to_json().encode())

@@ -124,4 +124,6 @@ def _error_text(error: Exception) -> str:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
+    if "--nice" in sys.argv:  # before any work: the run's threads (LightGBM's, torch's) inherit it
+        os.nice(int(sys.argv[sys.argv.index("--nice") + 1]))
     run(RunSpec.from_json(sys.stdin.read()))
