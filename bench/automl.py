@@ -11,6 +11,7 @@ under "## AutoML engine".
     python bench/automl.py --datasets sms_spam --systems augurdb --text-encoder TfidfTextEncoder
     python bench/automl.py --systems augurdb,autogluon --autogluon-python .venv-autogluon/bin/python
     python bench/automl.py --check-values --budget 20
+    python bench/automl.py --budget 30 --datasets heart_disease --split-seeds 0,1,2,3,4
 
 For augurdb it also measures what its confidence states against the test split: the share of true
 values inside [<target>_min, <target>_max] and the mean stated confidence (numbers), the expected
@@ -61,8 +62,9 @@ def _read(relative: str) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
-def load_split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
-    """The fixed train/test split for one dataset (rows with a missing target removed)."""
+def load_split(name: str, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    """The train/test split ``seed`` of one dataset (rows with a missing target removed); a
+    dataset with its own test file has that one split only."""
     from sklearn.model_selection import train_test_split
 
     train_file, test_file, target, task = DATASETS[name]
@@ -74,7 +76,7 @@ def load_split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
         test = _read(test_file)
         return df, test[test[target].notna()].reset_index(drop=True), target, task
     stratify = df[target] if task == "class" else None
-    train, test = train_test_split(df, test_size=0.2, random_state=0, stratify=stratify)
+    train, test = train_test_split(df, test_size=0.2, random_state=seed, stratify=stratify)
     return train.reset_index(drop=True), test.reset_index(drop=True), target, task
 
 
@@ -218,29 +220,31 @@ def run_autogluon(train, test, target, task, budget):
 RUNNERS = {"augurdb": run_augurdb, "lightgbm": run_lightgbm, "flaml": run_flaml, "autogluon": run_autogluon}
 
 
-def worker(system: str, name: str, budget: float, text_encoder: str | None) -> None:
+def worker(system: str, name: str, budget: float, text_encoder: str | None, seed: int) -> None:
     """Run one system on one dataset in this process; print one JSON line."""
-    train, test, target, task = load_split(name)
+    train, test, target, task = load_split(name, seed)
     extra = {"text_encoder": text_encoder} if system == "augurdb" and text_encoder else {}
     predicted, fit, predict, trust = RUNNERS[system](train, test, target, task, budget, **extra)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"system": system, "dataset": name, "metric": score(task, test[target], predicted),
-                      "fit_s": fit, "predict_s": predict, "peak_mb": peak_mb, "rows": len(train), **trust}))
+                      "fit_s": fit, "predict_s": predict, "peak_mb": peak_mb, "rows": len(train), "split_seed": seed, **trust}))
 
 
 def run_isolated(system: str, name: str, budget: float, cores: set[int], text_encoder: str | None,
-                 python: str = sys.executable) -> dict:
+                 python: str = sys.executable, seed: int = 0) -> dict:
     """One system on one dataset in a fresh process (of ``python``) pinned to ``cores``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": str(len(cores))}
-    command = [python, __file__, "--worker", system, "--datasets", name, "--budget", str(budget)]
+    command = [python, __file__, "--worker", system, "--datasets", name, "--budget", str(budget),
+               "--split-seeds", str(seed)]
     if text_encoder:
         command += ["--text-encoder", text_encoder]
     result = subprocess.run(command, capture_output=True, text=True, env=env,
                             preexec_fn=lambda: os.sched_setaffinity(0, cores), timeout=budget * 6 + 300)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode or not lines:
-        return {"system": system, "dataset": name, "error": (result.stderr or result.stdout).strip()[-300:]}
+        return {"system": system, "dataset": name, "split_seed": seed,
+                "error": (result.stderr or result.stdout).strip()[-300:]}
     return json.loads(lines[-1])
 
 
@@ -267,6 +271,8 @@ def table(results: list[dict], names: list[str], systems: list[str]) -> str:
 def trust_table(results: list[dict], names: list[str]) -> str:
     """augurdb's stated confidence against the test split, and each mixer's held-out score."""
     by_name = {r["dataset"]: r for r in results if r["system"] == "augurdb" and "metric" in r}
+    if not by_name:
+        return ""
     mixers = sorted({m for r in by_name.values() for m in r.get("mixers", {})},
                     key=lambda m: (m not in _BUILT_IN_ORDER, _BUILT_IN_ORDER.index(m) if m in _BUILT_IN_ORDER else 0, m))
     lines = ["| dataset | what the confidence states, on the test split | " + " | ".join(mixers) +
@@ -322,6 +328,30 @@ def comparison(results: list[dict], names: list[str], systems: list[str]) -> str
     return "\n".join(lines)
 
 
+def splits_summary(results: list[dict], names: list[str], systems: list[str]) -> str:
+    """With several splits: each system's mean (least–greatest) per dataset, and augurdb against
+    each other system on the means. A test split of a few dozen rows moves a score by points from
+    one split to the next; the mean over splits is what a comparison can rest on."""
+    seeds = sorted({r["split_seed"] for r in results if "split_seed" in r})
+    if len(seeds) < 2:
+        return ""
+    scores: dict[tuple[str, str], list[float]] = {}
+    for r in results:
+        if "metric" in r:
+            scores.setdefault((r["dataset"], r["system"]), []).append(r["metric"])
+    lines = [f"Over splits {', '.join(map(str, seeds))} (mean, least–greatest, splits run):", "",
+             "| dataset | " + " | ".join(systems) + " |", "|" + "---|" * (len(systems) + 1)]
+    for name in names:
+        cells = []
+        for system in systems:
+            values = scores.get((name, system), [])
+            cells.append(f"{np.mean(values):.4f} ({min(values):.4f}–{max(values):.4f}, {len(values)})" if values
+                         else "not run")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    means = [{"dataset": d, "system": s, "metric": float(np.mean(v))} for (d, s), v in scores.items()]
+    return "\n".join(lines) + "\n\nOn the means:\n" + comparison(means, names, systems)
+
+
 def write_docs(markdown: str, command: str, budget: float, cores: set[int]) -> None:
     """Replace (or add) the "## AutoML engine" section of docs/benchmarks.md, keeping the others."""
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
@@ -358,14 +388,18 @@ def main() -> None:
                         help="the interpreter of AutoGluon's own environment (make bench-autogluon-env)")
     parser.add_argument("--check-values", action="store_true",
                         help="train through a real server; compare predicted values with the labels as written")
+    parser.add_argument("--split-seeds", default="0",
+                        help="train/test splits to run, e.g. 0,1,2,3,4: the tables show split 0, a summary "
+                             "the mean and range over all (a dataset with its own test file has one split)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     unknown = sorted(set(names) - set(DATASETS))
     if unknown:
         parser.error(f"unknown datasets {unknown}; known: {sorted(DATASETS)}")
+    seeds = [int(s) for s in args.split_seeds.split(",")]
     if args.worker:
-        worker(args.worker, names[0], args.budget, args.text_encoder)
+        worker(args.worker, names[0], args.budget, args.text_encoder, seeds[0])
         return
     if args.check_values:
         from check_values import check_values
@@ -376,13 +410,16 @@ def main() -> None:
     cores = {int(c) for c in args.cores.split(",")}
     results = []
     for name in names:
-        for system in systems:
-            python = args.autogluon_python if system == "autogluon" else sys.executable
-            result = run_isolated(system, name, args.budget, cores, args.text_encoder, python)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-    markdown = "\n\n".join(part for part in (table(results, names, systems), comparison(results, names, systems),
-                                               trust_table(results, names), ensemble_summary(results)) if part)
+        for seed in seeds if DATASETS[name][1] is None else seeds[:1]:
+            for system in systems:
+                python = args.autogluon_python if system == "autogluon" else sys.executable
+                result = run_isolated(system, name, args.budget, cores, args.text_encoder, python, seed)
+                results.append(result)
+                print(json.dumps(result), flush=True)
+    first = [r for r in results if r.get("split_seed", seeds[0]) == seeds[0]]
+    markdown = "\n\n".join(part for part in (table(first, names, systems), comparison(first, names, systems),
+                                               trust_table(first, names), ensemble_summary(first),
+                                               splits_summary(results, names, systems)) if part)
     print(markdown)
     if args.write_docs:
         command = "python bench/automl.py " + " ".join(a for a in sys.argv[1:])
