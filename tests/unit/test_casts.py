@@ -30,3 +30,29 @@ def test_text_compared_with_a_number_through_a_query(tmp_path) -> None:
     assert cur.fetchall() == [(5,)]
     cur.execute("SELECT n FROM files.t WHERE s = 'abc'")
     assert cur.fetchall() == [(7,)]
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("SELECT 2 - '1.5'", 0.5),  # DuckDB alone: 0, '1.5' read as the integer 2
+    ("SELECT '2.5' * 2", 5.0),
+    ("SELECT 1 + '2'", 3.0),  # DuckDB alone cannot choose between + of numbers and of a date
+    ("SELECT '6' / 4", 1.5),
+    ("SELECT 7 % '4'", 3.0),
+    ("SELECT 'abc' + 1", None),  # MySQL reads 0 and warns
+    ("SELECT 7 DIV '2'", 3),
+    ("SELECT 1 + 2", 3),  # numbers keep their integer arithmetic
+])
+def test_arithmetic_on_a_quoted_number_is_in_double_as_in_mysql(tmp_path, sql: str, expected: object) -> None:
+    import augurdb
+
+    cur = augurdb.connect(tmp_path).cursor()
+    cur.execute(sql)
+    (value,), = cur.fetchall()
+    assert value == expected and type(value) is type(expected)
+
+
+def test_a_quoted_number_beside_an_interval_is_left_for_date_arithmetic() -> None:
+    from augurdb.sql.parser import to_duckdb
+
+    assert "TRY_CAST" not in to_duckdb(parse("SELECT '2024-01-01' + INTERVAL 1 DAY")[0])
+    assert "TRY_CAST('2' AS DOUBLE)" in to_duckdb(parse("SELECT a + '2' FROM t")[0])

@@ -463,13 +463,37 @@ def _text_argument(name: str) -> Any:
     return lambda generator, node: generator.func(name, exp.cast(node.this, exp.DataType.Type.TEXT))
 
 
+# DIV is left out: DuckDB's integer division of a DOUBLE is not integral, and `7 DIV '2'` is 3 as it is.
+_ARITHMETIC = {exp.Add: "add_sql", exp.Sub: "sub_sql", exp.Mul: "mul_sql", exp.Div: "div_sql", exp.Mod: "mod_sql"}
+
+
+def _text_as_number(kind: type[exp.Expr]) -> Any:
+    """MySQL computes arithmetic on a quoted number as DOUBLE (`2 - '1.5'` is 0.5); DuckDB casts the
+    text to the other side's type (`2 - '1.5'` is 0, as '1.5' becomes the integer 2) or cannot
+    choose (`1 + '2'`). Quoted operands become TRY_CAST(... AS DOUBLE): a text that is no number
+    gives NULL, where MySQL reads 0 and warns. Beside an INTERVAL, a quoted date stays a date."""
+    original = getattr(DuckDBGenerator, _ARITHMETIC[kind])
+
+    def generate(generator: Any, node: exp.Expr) -> str:
+        for side, other in (("this", "expression"), ("expression", "this")):
+            operand = node.args.get(side)
+            if isinstance(operand, exp.Literal) and operand.is_string and \
+                    not isinstance(node.args.get(other), exp.Interval):
+                node.set(side, exp.TryCast(this=operand, to=exp.DataType.build("DOUBLE")))
+        return original(generator, node)
+
+    return generate
+
+
 class LocalDuckDB(DuckDB):
     """DuckDB as the local engine runs MySQL's SQL: UPPER and LOWER take any value and answer
-    text, as in MySQL (JDBC's getColumns runs UPPER(CASE ... THEN 10 ... END))."""
+    text, as in MySQL (JDBC's getColumns runs UPPER(CASE ... THEN 10 ... END)); arithmetic on
+    quoted numbers is in DOUBLE."""
 
     class Generator(DuckDBGenerator):
         TRANSFORMS = {**DuckDBGenerator.TRANSFORMS, exp.Upper: _text_argument("UPPER"),
-                      exp.Lower: _text_argument("LOWER")}
+                      exp.Lower: _text_argument("LOWER"),
+                      **{kind: _text_as_number(kind) for kind in _ARITHMETIC}}
 
 
 def to_duckdb(expression: exp.Expr, copy: bool = True) -> str:
