@@ -464,7 +464,8 @@ def _text_argument(name: str) -> Any:
 
 
 # DIV is left out: DuckDB's integer division of a DOUBLE is not integral, and `7 DIV '2'` is 3 as it is.
-_ARITHMETIC: dict[type[exp.Expr], str] = {exp.Add: "add_sql", exp.Sub: "sub_sql", exp.Mul: "mul_sql", exp.Div: "div_sql", exp.Mod: "mod_sql"}
+_ARITHMETIC: dict[type[exp.Expr], str] = {exp.Add: "add_sql", exp.Sub: "sub_sql", exp.Mul: "mul_sql",
+                                           exp.Div: "div_sql", exp.Mod: "mod_sql"}
 
 
 def _text_as_number(kind: type[exp.Expr]) -> Any:
