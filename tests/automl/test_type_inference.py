@@ -92,3 +92,21 @@ def test_small_batches_parse_like_large_ones():
     small = parse_quantity_small(values)
     large = parse_quantity(pd.Series(values, dtype=object)).to_numpy()
     assert np.allclose(small, large, equal_nan=True)
+
+
+def test_numbers_with_varied_letters_are_codes_not_quantities():
+    """Bus routes ("49", "49B", "X9"): read as numbers, "49B" and "49" would be one route."""
+    rng = np.random.default_rng(0)
+    routes = [str(r) for r in range(1, 120)] + ["49B", "X9", "J14", "8A", "55N", "X49"]
+    units = {
+        "route": rng.choice(routes, 2000),
+        "suite": rng.choice(["101", "101A", "102", "102A", "103"], 2000),  # one letter, on some values
+        "weight": [f"{v:.1f} kg" for v in rng.uniform(1, 90, 2000)],  # one unit on every value
+        "price": [f"${v:,.0f}" if i % 3 else f"{v:.0f}" for i, v in enumerate(rng.uniform(1, 5e4, 2000))],
+    }
+    stats = infer_types(pd.DataFrame(units))
+    assert {name: s.dtype for name, s in stats.items()} == {
+        "route": "categorical", "suite": "categorical", "weight": "quantity", "price": "quantity"}
+    assert {"101", "101A", "102A"} <= {value for value, _ in stats["suite"].top_values}  # not 101 twice
+    cta = dataset("chicago_cta_ridership/cta_bus_ridership_2019_2020.csv")
+    assert infer_column("ROUTE", cta["ROUTE"].astype(str)).dtype == "categorical"

@@ -50,6 +50,13 @@ def parse_quantity(series: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
+def quantity_affixes(series: pd.Series) -> pd.Series:
+    """What :func:`parse_quantity` strips from each text around its number ("$", "kg", "%"),
+    lowercased; "" where nothing is stripped."""
+    text = as_text(series).dropna().str.replace(" ", "", regex=False)
+    return text.str.findall(_AFFIXES).str.join("").str.lower()
+
+
 def _quantity_value(value: object) -> float:
     """One value through the same rules as :func:`parse_quantity` (for small batches)."""
     if value is None or isinstance(value, bool):

@@ -26,7 +26,14 @@ import pandas as pd
 
 from . import column_types as ct
 from .errors import AutoMLError
-from .parsing import as_text, looks_like_arrays, looks_like_dates, parse_datetime, parse_quantity
+from .parsing import (
+    as_text,
+    looks_like_arrays,
+    looks_like_dates,
+    parse_datetime,
+    parse_quantity,
+    quantity_affixes,
+)
 from .statistics import ColumnStats
 
 SAMPLE_ROWS = 20_000
@@ -151,7 +158,7 @@ def _infer_text(stats: ColumnStats, present: pd.Series, sample: pd.Series, n_row
         stats.dtype, stats.reason = ct.ARRAY, "bracketed lists of numbers"
         return stats
     parsed = parse_quantity(sample)
-    if parsed.notna().mean() >= PARSE_SHARE:
+    if parsed.notna().mean() >= PARSE_SHARE and _affixes_are_a_unit(sample, parsed):
         values = parse_quantity(present)
         dtype, reason = _classify_numbers(stats.name, values, n_rows)
         plain = pd.to_numeric(sample, errors="coerce").notna().mean() >= PARSE_SHARE
@@ -167,6 +174,19 @@ def _infer_text(stats: ColumnStats, present: pd.Series, sample: pd.Series, n_row
     if stats.dtype == ct.CATEGORICAL:
         stats.top_values = _top_values(present.dropna())
     return stats
+
+
+def _affixes_are_a_unit(sample: pd.Series, parsed: pd.Series) -> bool:
+    """Whether what parsing strips from the numbers is one unit ("$", "kg", "%"), so reading them
+    as numbers loses nothing. Codes are numbers with varied letters ("49", "49B", "X9", "J14": bus
+    routes), and read as numbers distinct codes would become one ("49B" and "49" as 49); a unit
+    of letters must be on (nearly) every value, or "101" and "101A" would be one number too."""
+    affixes = quantity_affixes(sample[parsed.notna()])
+    units = set(affixes) - {""}
+    if len(units) > 1:
+        return False
+    return not units or not any(c.isalpha() for c in next(iter(units))) or \
+        float((affixes != "").mean()) >= PARSE_SHARE
 
 
 def _as_dates(stats: ColumnStats, series: pd.Series, why: str) -> ColumnStats:
