@@ -46,6 +46,26 @@ def test_categorical_one_hot_and_target_statistics():
     assert unseen.shape == (2, len(encoder.feature_names)) and unseen[:, :32].sum() == 0
 
 
+def test_a_numbers_target_means_are_in_standard_units_of_the_target():
+    """Weekly sales in millions: raw means next to features of unit scale swamped the nets."""
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 80, 2000)
+    values = np.array([f"store{g}" for g in groups], dtype=object)
+    y = 1e6 + 3e5 * rng.normal(size=80)[groups] + 1e4 * rng.normal(size=2000)
+    encoder = CategoricalEncoder("store")
+    out = encoder.fit_transform(values, TargetView(y, 0))
+    means = out[:, encoder.feature_names.index("store:target_mean_0")]
+    assert abs(means.mean()) < 0.2 and 0.5 < means.std() < 1.5
+    assert np.corrcoef(means, y)[0, 1] > 0.9  # still the group's level, only rescaled
+    served = encoder.transform(values[:5])[:, encoder.feature_names.index("store:target_mean_0")]
+    assert np.allclose(served, (np.array([encoder.target_means[v][0] for v in values[:5]]) - y.mean()) / y.std())
+    saved_before = {k: v for k, v in encoder.__getstate__().items() if k not in ("target_center", "target_scale")}
+    loaded = CategoricalEncoder.__new__(CategoricalEncoder)
+    loaded.__setstate__(saved_before)  # a model saved before: its mixers learnt the raw means
+    raw = loaded.transform(values[:5])[:, encoder.feature_names.index("store:target_mean_0")]
+    assert np.allclose(raw, [encoder.target_means[v][0] for v in values[:5]], rtol=1e-6)
+
+
 def test_number_coded_classes_keep_their_value_as_a_number_encodes():
     days = ["1"] * 20 + ["3"] * 10 + ["7"] * 10 + ["28"] * 5 + ["365"] * 3  # skew 3.4
     values = np.array(days + [None], dtype=object)

@@ -26,6 +26,10 @@ class CategoricalEncoder(ColumnEncoder):
 
     name = "CategoricalEncoder"
     numeric: NumericEncoder | None = None  # the codes' numeric encoding (numeric_tokens only)
+    # A number's target means are given in standard units of the target, as the other features
+    # are: raw (weekly sales in millions) they swamped the nets' and the linear model's inputs.
+    # Models saved before keep raw means (these defaults).
+    target_center, target_scale = 0.0, 1.0
 
     def __init__(self, column: str, numeric_tokens: bool = False):
         self.column, self.numeric_tokens = column, numeric_tokens
@@ -78,6 +82,8 @@ class CategoricalEncoder(ColumnEncoder):
     def _fit_target_statistics(self, values: np.ndarray, target: TargetView) -> np.ndarray:
         y = self._target_matrix(target)
         self.prior = y.mean(axis=0)
+        if not target.n_classes:  # class means are shares already
+            self.target_center, self.target_scale = float(self.prior[0]), float(y.std()) or 1.0
         keys = _text_keys(values)
         self.target_means = self._means(keys, y, self.prior)
         width = y.shape[1]
@@ -118,7 +124,7 @@ class CategoricalEncoder(ColumnEncoder):
         onehot[np.flatnonzero(hit), columns[hit]] = 1.0
         parts = [onehot]
         if stats_block is not None:
-            parts.append(stats_block.astype("float32"))
+            parts.append(((stats_block - self.target_center) / self.target_scale).astype("float32"))
         if self.numeric is not None:
             parts.append(self.numeric.transform(self._numbers(values)))
         if self.high_cardinality:
