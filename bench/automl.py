@@ -53,6 +53,9 @@ DATASETS = {
     "disaster_tweets": ("disaster_tweets/train.csv", None, "target", "class"),
     # Memory check at scale: 100k rows x 19 columns of real flight data.
     "nyc_flights_100k": ("nyc_flights_2013/flights.parquet", None, "arr_delay", "number"),
+    # Series tables read as plain regression (random split): a store or bus route code with a date.
+    "walmart_store_sales": ("walmart_store_sales/walmart_store_sales.csv", None, "Weekly_Sales", "number"),
+    "chicago_cta_ridership": ("chicago_cta_ridership/cta_bus_ridership_2019_2020.csv", None, "RIDES", "number"),
 }
 SYSTEMS = ("augurdb", "lightgbm", "flaml", "autogluon")
 
