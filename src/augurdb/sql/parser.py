@@ -472,15 +472,17 @@ def _text_as_number(kind: type[exp.Expr]) -> Any:
     """MySQL computes arithmetic on a quoted number as DOUBLE (`2 - '1.5'` is 0.5); DuckDB casts the
     text to the other side's type (`2 - '1.5'` is 0, as '1.5' becomes the integer 2) or cannot
     choose (`1 + '2'`). Quoted operands become TRY_CAST(... AS DOUBLE): a text that is no number
-    gives NULL, where MySQL reads 0 and warns. Beside an INTERVAL, a quoted date stays a date."""
+    gives NULL, where MySQL reads 0 and warns. Beside an INTERVAL a quoted value is a date or time
+    (`'2024-01-01' + INTERVAL 1 DAY`, as DATE_ADD reads it; NULL when it is none, as in MySQL)."""
     original = getattr(DuckDBGenerator, _ARITHMETIC[kind])
 
     def generate(generator: Any, node: exp.Expr) -> str:
         for side, other in (("this", "expression"), ("expression", "this")):
             operand = node.args.get(side)
-            if isinstance(operand, exp.Literal) and operand.is_string and \
-                    not isinstance(node.args.get(other), exp.Interval):
-                node.set(side, exp.TryCast(this=operand, to=exp.DataType.build("DOUBLE")))
+            if isinstance(operand, exp.Literal) and operand.is_string:
+                beside_interval = isinstance(node.args.get(other), exp.Interval)
+                to = exp.DataType.build("TIMESTAMP" if beside_interval else "DOUBLE")
+                node.set(side, exp.TryCast(this=operand, to=to))
         return original(generator, node)
 
     return generate
