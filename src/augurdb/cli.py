@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from augurdb.config import Settings
+from augurdb.config import Settings, check_niceness
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,10 +104,10 @@ def _mask_password_in_process_title() -> None:
 
 
 def _niceness(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 19:
-        raise argparse.ArgumentTypeError(f"a niceness is 0-19, not {value}")
-    return value
+    try:
+        return check_niceness(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a training niceness is 0-19, not {text!r}") from None
 
 
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:

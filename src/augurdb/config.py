@@ -9,6 +9,13 @@ from pathlib import Path
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
+def check_niceness(value: int) -> int:
+    """A training worker's niceness: 0 (the server's priority) to 19 (the lowest)."""
+    if not 0 <= value <= 19:
+        raise ValueError(f"a training niceness is 0-19, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a server or an embedded instance needs to start."""
@@ -67,6 +74,9 @@ class Settings:
         if "job_lease_seconds" in values:
             values["job_lease_seconds"] = float(str(values["job_lease_seconds"]))
         return cls(**values)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        check_niceness(self.training_nice)  # AUGURDB_TRAINING_NICE as well as --training-nice
 
     @property
     def auth_required(self) -> bool:

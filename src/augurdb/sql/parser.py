@@ -468,7 +468,7 @@ _ARITHMETIC: dict[type[exp.Expr], str] = {exp.Add: "add_sql", exp.Sub: "sub_sql"
                                            exp.Div: "div_sql", exp.Mod: "mod_sql"}
 
 
-def _text_as_number(kind: type[exp.Expr]) -> Any:
+def _quoted_operands_as_in_mysql(kind: type[exp.Expr]) -> Any:
     """MySQL computes arithmetic on a quoted number as DOUBLE (`2 - '1.5'` is 0.5); DuckDB casts the
     text to the other side's type (`2 - '1.5'` is 0, as '1.5' becomes the integer 2) or cannot
     choose (`1 + '2'`). Quoted operands become TRY_CAST(... AS DOUBLE): a text that is no number
@@ -496,7 +496,7 @@ class LocalDuckDB(DuckDB):
     class Generator(DuckDBGenerator):
         TRANSFORMS = {**DuckDBGenerator.TRANSFORMS, exp.Upper: _text_argument("UPPER"),
                       exp.Lower: _text_argument("LOWER"),
-                      **{kind: _text_as_number(kind) for kind in _ARITHMETIC}}
+                      **{kind: _quoted_operands_as_in_mysql(kind) for kind in _ARITHMETIC}}
 
 
 def to_duckdb(expression: exp.Expr, copy: bool = True) -> str:
