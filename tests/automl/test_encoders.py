@@ -221,3 +221,88 @@ def test_cross_validated_training_encodes_each_fold_on_its_own_rows(monkeypatch)
     df["y"] = df["x"] + rng.normal(size=n)
     learn(df, "y", time_budget=4, options={"mixers": ["Linear"]})
     assert calls and set(calls) == {400}  # each fold's 4/5 of the rows, once per fold and shuffle
+
+
+def _store_sales(n: int = 3000, stores: int = 45, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Store numbers 1..45 whose sales levels have nothing to do with the number's order."""
+    rng = np.random.default_rng(seed)
+    store = rng.integers(1, stores + 1, n).astype("float64")
+    level = rng.normal(size=stores + 1)
+    return store, 5e5 + 2e5 * level[store.astype(int)] + 1e4 * rng.normal(size=n)
+
+
+def test_a_whole_number_with_few_values_also_gets_each_values_target_mean():
+    from augurdb.automl.encoders.numeric import WholeNumberEncoder
+
+    store, sales = _store_sales()
+    store[:30] = np.nan
+    encoder = WholeNumberEncoder("store")
+    out = encoder.fit_transform(store, TargetView(sales, 0))
+    assert encoder.feature_names == ["store", "store:missing", "store:target_mean_0"]
+    number, means = out[:, 0], out[:, 2]
+    assert abs(np.corrcoef(number[30:], sales[30:])[0, 1]) < 0.2  # the number's order says nothing
+    assert np.corrcoef(means, sales)[0, 1] > 0.95  # its level does, in the target's standard units
+    assert abs(means.mean()) < 0.2
+    served = encoder.transform(np.array([store[40], np.nan, 99.0]))
+    level = encoder.level_means[list(encoder.level_values).index(store[40])][0]
+    assert np.isclose(served[0, 2], (level - sales.mean()) / sales.std(), rtol=1e-5)
+    missing_level = encoder.level_means[-1][0]  # missing is a level of its own, sorted last
+    assert np.isclose(served[1, 2], (missing_level - sales.mean()) / sales.std(), rtol=1e-5)
+    assert np.isclose(served[2, 2], 0.0, atol=1e-6)  # an unseen value: the prior, the target's mean
+    np.testing.assert_allclose(encoder.transform(store[100:101]), encoder.transform(store[100:110])[:1])
+
+
+def test_a_whole_numbers_fold_features_never_see_the_folds_held_out_targets():
+    from augurdb.automl.encoders.numeric import WholeNumberEncoder
+
+    store, sales = _store_sales(n=500, seed=2)
+    fit_rows = np.arange(400)
+    changed = sales.copy()
+    changed[400:] *= 3
+    encoder = WholeNumberEncoder("store")
+    everything = encoder.fit_transform(store, TargetView(sales, 0, seed=1))
+    fold = encoder.fold_features(store, fit_rows, TargetView(sales, 0, seed=1))
+    assert fold.shape == everything.shape
+    np.testing.assert_array_equal(fold, encoder.fold_features(store, fit_rows, TargetView(changed, 0, seed=1)))
+    assert not np.array_equal(fold[400:], everything[400:])  # held-out rows: means of the fit rows only
+
+
+def test_whole_numbers_with_few_distinct_values_default_to_their_target_means():
+    from augurdb.automl.encoders import make_encoder
+    from augurdb.automl.type_inference import infer_column
+
+    store, _ = _store_sales()
+    chosen = {name: make_encoder(infer_column(name, pd.Series(values))).name for name, values in {
+        "store": store.astype(int),  # 45 values in 3,000 rows
+        "few_rows": store[:300].astype(int),  # 45 values in 300 rows: too few rows for each mean
+        "amount": np.arange(3000) % 500,  # 500 distinct: a number
+        "price": store + 0.5,  # not whole
+    }.items()}
+    assert chosen == {"store": "WholeNumberEncoder", "few_rows": "NumericEncoder",
+                      "amount": "NumericEncoder", "price": "NumericEncoder"}
+
+
+def test_a_linear_model_learns_unrelated_store_levels_through_their_target_means():
+    from augurdb.automl import learn
+
+    store, sales = _store_sales(n=4000, seed=3)
+    df = pd.DataFrame({"store": store.astype(int), "sales": sales})
+    train, test = df.iloc[:3000], df.iloc[3000:]
+    predictor = learn(train, "sales", time_budget=4, options={"mixers": ["Linear"]})
+    predicted = predictor.predict(test[["store"]], options={"explain": False})["sales"].to_numpy(dtype=float)
+    r2 = 1 - ((predicted - test["sales"]) ** 2).sum() / ((test["sales"] - test["sales"].mean()) ** 2).sum()
+    assert r2 > 0.9  # the store number as a number alone: R² near 0
+
+
+def test_a_measurement_whose_level_follows_its_value_keeps_the_number_alone():
+    """Ages 17..90 fill their range as store numbers do; their levels follow the value."""
+    from augurdb.automl.encoders.numeric import WholeNumberEncoder
+
+    rng = np.random.default_rng(6)
+    age = rng.integers(17, 91, 5000).astype("float64")
+    income = 1e4 * np.exp(-((age - 50) / 15) ** 2) + 2e3 * rng.normal(size=5000)
+    encoder = WholeNumberEncoder("age")
+    out = encoder.fit_transform(age, TargetView(income, 0))
+    assert not encoder.uses_means and encoder.feature_names == ["age"]
+    assert out.shape == (5000, 1) and encoder.fold_features(age, np.arange(4000), TargetView(income, 0)) is None
+    np.testing.assert_array_equal(encoder.transform(age[:10]), NumericEncoder("age").fit_transform(age, NO_TARGET)[:10])

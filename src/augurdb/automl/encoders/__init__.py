@@ -16,7 +16,7 @@ from ..statistics import ColumnStats
 from .base import ColumnEncoder, TargetView
 from .categorical import CategoricalEncoder
 from .dates import DateEncoder
-from .numeric import ArrayEncoder, NumericEncoder
+from .numeric import ArrayEncoder, NumericEncoder, WholeNumberEncoder
 from .sentence import PACKAGE, SentenceTextEncoder, sentence_model_available
 from .text import TfidfTextEncoder
 
@@ -31,6 +31,7 @@ def _rnn(stats: ColumnStats) -> ColumnEncoder:
 
 ENCODERS: dict[str, Callable[[ColumnStats], ColumnEncoder]] = {
     "NumericEncoder": lambda s: NumericEncoder(s.name),
+    "WholeNumberEncoder": lambda s: WholeNumberEncoder(s.name),
     "CategoricalEncoder": lambda s: CategoricalEncoder(s.name, s.numeric_tokens),
     "DateEncoder": lambda s: DateEncoder(s.name, with_time=s.dtype == ct.DATETIME),
     "TfidfTextEncoder": lambda s: TfidfTextEncoder(s.name),
@@ -48,9 +49,23 @@ _DEFAULT_FOR_TYPE = {
 }
 
 
+# A whole number with at most this many distinct values, each seen 10 times on average, also
+# gets its values' target means (WholeNumberEncoder); up to 30 that fill their range are typed
+# categorical already (type_inference), with one-hot levels as well.
+MAX_WHOLE_NUMBER_LEVELS = 100
+
+
+def default_encoder(stats: ColumnStats) -> str:
+    """The encoder a column of this type and these statistics gets unless the user names one."""
+    if stats.dtype == ct.INTEGER and stats.n_unique <= MAX_WHOLE_NUMBER_LEVELS \
+            and 10 * stats.n_unique <= stats.n_rows - stats.n_missing:
+        return "WholeNumberEncoder"
+    return _DEFAULT_FOR_TYPE[stats.dtype]
+
+
 def make_encoder(stats: ColumnStats, choice: str | None = None) -> ColumnEncoder:
     """The encoder for a column: the user's ``choice`` if given, else the default for its type."""
-    name = choice or _DEFAULT_FOR_TYPE[stats.dtype]
+    name = choice or default_encoder(stats)
     if name not in ENCODERS:
         raise AutoMLError(f"unknown encoder {name!r} for column {stats.name!r}; valid: {sorted(ENCODERS)}")
     if name == "SentenceTextEncoder" and not sentence_model_available():

@@ -8,10 +8,9 @@ import pandas as pd
 from ..vectorizer import SMALL_BATCH as _SMALL
 from .base import ColumnEncoder, TargetView
 from .numeric import NumericEncoder
+from .target_means import fold_means, out_of_fold_means, smoothed_means, target_matrix
 
 MAX_ONE_HOT = 32
-_SMOOTHING = 10.0
-_FOLDS = 5
 
 
 class CategoricalEncoder(ColumnEncoder):
@@ -61,58 +60,22 @@ class CategoricalEncoder(ColumnEncoder):
             return np.array([_number(v) for v in values], dtype="float64")
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype="float64")
 
-    def _target_matrix(self, target: TargetView) -> np.ndarray:
-        if target.n_classes:
-            width = 1 if target.n_classes == 2 else target.n_classes
-            onehot = np.eye(target.n_classes)[target.values.astype(int)]
-            return onehot[:, 1:2] if width == 1 else onehot
-        return target.values.reshape(-1, 1).astype("float64")
-
-    def _means(self, keys: np.ndarray, y: np.ndarray, prior: np.ndarray) -> dict[str, np.ndarray]:
-        table: dict[str, np.ndarray] = {}
-        unique, inverse = np.unique(keys, return_inverse=True)
-        sums = np.zeros((len(unique), y.shape[1]))
-        np.add.at(sums, inverse, y)
-        counts = np.bincount(inverse, minlength=len(unique)).reshape(-1, 1)
-        smoothed = (sums + _SMOOTHING * prior) / (counts + _SMOOTHING)
-        for key, row in zip(unique, smoothed, strict=True):
-            table[key] = row
-        return table
-
     def _fit_target_statistics(self, values: np.ndarray, target: TargetView) -> np.ndarray:
-        y = self._target_matrix(target)
+        y = target_matrix(target)
         self.prior = y.mean(axis=0)
         if not target.n_classes:  # class means are shares already
             self.target_center, self.target_scale = float(self.prior[0]), float(y.std()) or 1.0
         keys = _text_keys(values)
-        self.target_means = self._means(keys, y, self.prior)
-        width = y.shape[1]
-        self.feature_names += [f"{self.column}:target_mean_{i}" for i in range(width)]
-        return self._out_of_fold(keys, y, target.seed)
-
-    def _out_of_fold(self, keys: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
-        """Each row's target means from the other folds of these rows only."""
-        prior = y.mean(axis=0)
-        folds = np.random.default_rng(seed).permutation(len(keys)) % _FOLDS
-        out_of_fold = np.empty_like(y)
-        for fold in range(_FOLDS):
-            inside = folds == fold
-            table = self._means(keys[~inside], y[~inside], prior)
-            out_of_fold[inside] = [table.get(k, prior) for k in keys[inside]]
-        return out_of_fold
+        unique, table = smoothed_means(keys, y, self.prior)
+        self.target_means = dict(zip(unique, table, strict=True))
+        self.feature_names += [f"{self.column}:target_mean_{i}" for i in range(y.shape[1])]
+        return out_of_fold_means(keys, y, target.seed)
 
     def fold_features(self, values: np.ndarray, fit_rows: np.ndarray, target: TargetView) -> np.ndarray | None:
-        """All rows' features as a fit on ``fit_rows`` alone would give them: the target means of
-        fit rows out of fold among themselves, of the other rows from the fit rows only."""
+        """All rows' features as a fit on ``fit_rows`` alone would give them."""
         if not self.high_cardinality:
             return None  # no target statistics: the features do not depend on which rows fitted them
-        keys, y = _text_keys(values), self._target_matrix(target)
-        block = np.empty_like(y)
-        block[fit_rows] = self._out_of_fold(keys[fit_rows], y[fit_rows], target.seed)
-        others = np.setdiff1d(np.arange(len(keys)), fit_rows)
-        prior = y[fit_rows].mean(axis=0)
-        table = self._means(keys[fit_rows], y[fit_rows], prior)
-        block[others] = [table.get(k, prior) for k in keys[others]]
+        block = fold_means(_text_keys(values), target_matrix(target), fit_rows, target.seed)
         return self._assemble(values, block)
 
     def _assemble(self, values: np.ndarray, stats_block: np.ndarray | None,
