@@ -37,6 +37,7 @@ from augurdb.planner.pushdown import (
     scan_for_table,
     single_source,
 )
+from augurdb.planner.qualified_columns import drop_database_qualifiers
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan, Step
 from augurdb.sql import ast
@@ -74,6 +75,7 @@ def plan_query(snapshot: Snapshot, query: exp.Expr, copy: bool = True) -> Plan:
     the tree: ``copy=False`` when the caller owns it (compat.as_mysql_answers)."""
     if copy:
         query = query.copy()
+    drop_database_qualifiers(query)
     planning = _Planning(snapshot, query)
     query.set("predict_using", None)
     for select in reversed(list(query.find_all(exp.Select))):
