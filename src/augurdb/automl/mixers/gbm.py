@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from ..cores import available_threads
 from ..encoders.base import Matrix
+from ..predict_cost import fastest_seconds
 from ..tasks import BINARY, MULTICLASS
 from .base import Mixer, TrainingData, per_class
 
@@ -143,9 +144,8 @@ class LightGBMMixer(Mixer):
         return rounds
 
     def _seconds_per_row(self, booster: lgb.Booster, rows: Matrix, rounds: int) -> float:
-        started = time.perf_counter()  # wall-clock, as predict_cost.py times mixers
-        booster.predict(rows, num_iteration=rounds, num_threads=self._threads(rows))
-        return (time.perf_counter() - started) / rows.shape[0]
+        threads = self._threads(rows)  # wall-clock, as predict_cost.py times every mixer
+        return fastest_seconds(lambda: booster.predict(rows, num_iteration=rounds, num_threads=threads)) / rows.shape[0]
 
     @staticmethod
     def _train(params: dict, data: TrainingData, deadline: float, max_rounds: int) -> tuple[lgb.Booster, list]:
