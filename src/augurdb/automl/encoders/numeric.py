@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import ColumnEncoder, TargetView
-from .target_means import fold_means, out_of_fold_means, smoothed_means, target_matrix
+from .target_means import fold_means, lookup, out_of_fold_means, smoothed_means, target_matrix
 
 _CLIP = 10.0  # models saved before the training-range clip: standardised values within +-10
 
@@ -119,10 +119,7 @@ class WholeNumberEncoder(NumericEncoder):
         numeric = NumericEncoder.transform(self, values)
         if not self.uses_means:
             return numeric
-        keys = _keys(values)
-        at = np.clip(np.searchsorted(self.level_values, keys), 0, len(self.level_values) - 1)
-        means = np.where((self.level_values[at] == keys).reshape(-1, 1), self.level_means[at], self.prior)
-        return self._with_means(numeric, means)
+        return self._with_means(numeric, lookup(self.level_values, self.level_means, self.prior, _keys(values)))
 
     def _with_means(self, numeric: np.ndarray, means: np.ndarray) -> np.ndarray:
         scaled = (means - self.target_center) / self.target_scale

@@ -37,7 +37,7 @@ def out_of_fold_means(keys: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     for fold in range(FOLDS):
         inside = folds == fold
         unique, table = smoothed_means(keys[~inside], y[~inside], prior)
-        means[inside] = _lookup(unique, table, prior, keys[inside])
+        means[inside] = lookup(unique, table, prior, keys[inside])
     return means
 
 
@@ -49,12 +49,12 @@ def fold_means(keys: np.ndarray, y: np.ndarray, fit_rows: np.ndarray, seed: int)
     others = np.setdiff1d(np.arange(len(keys)), fit_rows)
     prior = y[fit_rows].mean(axis=0)
     unique, table = smoothed_means(keys[fit_rows], y[fit_rows], prior)
-    means[others] = _lookup(unique, table, prior, keys[others])
+    means[others] = lookup(unique, table, prior, keys[others])
     return means
 
 
-def _lookup(unique: np.ndarray, table: np.ndarray, prior: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``table``'s row for each key (``unique`` is sorted), ``prior`` for keys it lacks."""
+def lookup(unique: np.ndarray, table: np.ndarray, prior: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``table``'s row for each key (``unique`` sorted, as smoothed_means gives it), ``prior`` for keys it lacks."""
     if not len(unique):
         return np.tile(prior, (len(keys), 1))
     at = np.clip(np.searchsorted(unique, keys), 0, len(unique) - 1)
