@@ -8,7 +8,6 @@ encoded in slices of a few MB on the worker pool and written with back-pressure
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TypeVar
@@ -80,45 +79,29 @@ async def send_result(stream: PacketStream, result: Result, *, binary: bool, dep
         return
     sent = 0
     batches = result.batches()
-    # One batch ahead: the next batch computes (a source read, a prediction) on the worker pool
-    # while this one is encoded and sent, so the model and the wire work at once.
-    ahead = asyncio.ensure_future(offload(partial(next, batches, None)))
-    try:
-        while True:
-            try:  # a stream computes its next batch off the event loop
-                batch = await ahead
-            except AugurError as error:
-                # MySQL's own way to fail part way through rows: an ERR packet in place of the next row.
-                stream.write(err_packet(error.code, error.sqlstate, f"{error.message} (after {sent} rows)"))
-                await stream.flush()
-                return
+    while True:
+        try:  # a stream computes its next batch (a source read, a prediction) off the event loop
+            batch = await offload(partial(next, batches, None))
+        except AugurError as error:
+            # MySQL's own way to fail part way through rows: an ERR packet in place of the next row.
+            stream.write(err_packet(error.code, error.sqlstate, f"{error.message} (after {sent} rows)"))
+            await stream.flush()
+            return
+        except Exception as exc:
+            raise ResultStreamBroken(f"computing rows after row {sent} failed: {exc}") from exc
+        if batch is None:
+            break
+        table = pa.Table.from_batches([batch])
+        step = rows_per_slice(table)
+        for start in range(0, table.num_rows, step):
+            part = table.slice(start, step)
+            try:
+                data, seq = await offload(partial(encode_slice, part.columns, codecs, stream.seq, binary))
             except Exception as exc:
-                raise ResultStreamBroken(f"computing rows after row {sent} failed: {exc}") from exc
-            if batch is None:
-                break
-            ahead = asyncio.ensure_future(offload(partial(next, batches, None)))
-            await _send_batch(stream, batch, codecs, binary, offload, sent)
-            sent += batch.num_rows
-    finally:
-        # The generator may be mid-batch on a worker thread; let it finish before anyone closes it.
-        await asyncio.wait([ahead])
-        if not ahead.cancelled():
-            ahead.exception()  # retrieved: an error after a broken send is not the one to report
+                raise ResultStreamBroken(f"encoding rows {sent + start}..{sent + start + part.num_rows} failed: "
+                                         f"{exc}") from exc
+            stream.write_raw(data, seq)
+            await stream.flush()
+        sent += table.num_rows
     stream.write(end_of_rows(deprecate_eof, warnings))
     await stream.flush()
-
-
-async def _send_batch(stream: PacketStream, batch: pa.RecordBatch, codecs: Sequence[Codec], binary: bool,
-                      offload: Offload, sent: int) -> None:
-    """Encode one batch in slices of about `_SLICE_BYTES` on the worker pool and write them."""
-    table = pa.Table.from_batches([batch])
-    step = rows_per_slice(table)
-    for start in range(0, table.num_rows, step):
-        part = table.slice(start, step)
-        try:
-            data, seq = await offload(partial(encode_slice, part.columns, codecs, stream.seq, binary))
-        except Exception as exc:
-            raise ResultStreamBroken(f"encoding rows {sent + start}..{sent + start + part.num_rows} failed: "
-                                     f"{exc}") from exc
-        stream.write_raw(data, seq)
-        await stream.flush()
