@@ -41,7 +41,7 @@ def _mixers(predictor: Predictor) -> dict[str, dict]:
 def test_a_registered_mixer_takes_part_by_default_and_survives_save_and_load(plugin_site: Path, tmp_path: Path):
     assert registry.names()[-1] == "TorchRidge" and "TorchRidge" not in registry.BUILT_IN
     df = regression_frame()
-    predictor = learn(df, "y", time_budget=12, options={"mixers": ["Linear", "LightGBM", "TorchRidge"]})
+    predictor = learn(df, "y", time_budget=20, options={"mixers": ["Linear", "LightGBM", "TorchRidge"]})
     ridge = _mixers(predictor)["TorchRidge"]
     assert ridge["status"] == "trained" and ridge["performance"] > 0.95, ridge  # y is linear in the inputs
     assert json.loads(ridge["settings"])["l2"] == 0.001
