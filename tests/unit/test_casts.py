@@ -40,7 +40,9 @@ def test_text_compared_with_a_number_through_a_query(tmp_path) -> None:
     ("SELECT 1 + '2'", 3.0),  # DuckDB alone cannot choose between + of numbers and of a date
     ("SELECT '6' / 4", 1.5),
     ("SELECT 7 % '4'", 3.0),
-    ("SELECT 'abc' + 1", None),  # MySQL reads 0 and warns
+    ("SELECT 'abc' + 1", 1.0),  # MySQL reads the text's leading number, here none: 0 (and warns)
+    ("SELECT '2x' * 2", 4.0),
+    ("SELECT ' -1.5e1 kg' + 0", -15.0),
     ("SELECT 7 DIV '2'", 3),
     ("SELECT 1 + 2", 3),  # numbers keep their integer arithmetic
 ])
@@ -57,6 +59,8 @@ def test_arithmetic_on_a_quoted_number_is_in_double_as_in_mysql(tmp_path, sql: s
     ("SELECT '2024-01-01' + INTERVAL 1 DAY", datetime.datetime(2024, 1, 2)),  # as DATE_ADD answers
     ("SELECT '2024-03-31 10:30:00' - INTERVAL 1 MONTH", datetime.datetime(2024, 2, 29, 10, 30)),
     ("SELECT 'soon' + INTERVAL 1 DAY", None),  # MySQL: NULL too
+    ("SELECT INTERVAL 1 DAY + '2024-01-01'", datetime.datetime(2024, 1, 2)),  # the interval first
+    ("SELECT INTERVAL 2 HOUR + '2024-01-01 10:00:00'", datetime.datetime(2024, 1, 1, 12)),
 ])
 def test_a_quoted_date_beside_an_interval_is_date_arithmetic(tmp_path, sql: str, expected: object) -> None:
     import augurdb
@@ -64,3 +68,22 @@ def test_a_quoted_date_beside_an_interval_is_date_arithmetic(tmp_path, sql: str,
     cur = augurdb.connect(tmp_path).cursor()
     cur.execute(sql)
     assert cur.fetchall() == [(expected,)]
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("SELECT 'a' = 1", 0),  # MySQL compares as numbers: 'a' reads 0
+    ("SELECT 'a' = 0", 1),
+    ("SELECT '12abc' < 13", 1),
+    ("SELECT 1 = '1.0'", 1),
+    ("SELECT ' 3e1z' = 30", 1),
+    ("SELECT 'x' = 'x'", 1),  # text with text stays a text comparison
+])
+def test_a_quoted_value_compared_with_a_number_reads_as_mysql_reads_it(tmp_path, sql: str, expected: int) -> None:
+    import augurdb
+
+    cur = augurdb.connect(tmp_path).cursor()
+    cur.execute(sql)
+    assert cur.fetchall() == [(expected,)]
+    cur.execute("CREATE TABLE files.t (SELECT 5 AS n)")
+    cur.execute(sql.replace("SELECT ", "SELECT n FROM files.t WHERE ", 1))
+    assert cur.fetchall() == ([(5,)] if expected else [])

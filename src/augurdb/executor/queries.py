@@ -33,7 +33,7 @@ def _query(statement: exp.Query, session: Session) -> Result:
     query = as_mysql_answers(session, statement)
     if _is_constant_select(query):
         literals = literal_row(query)
-        return Result.rows(literals if literals is not None else session.local_sql(to_duckdb(query)))
+        return Result.rows(literals if literals is not None else _constant_select(session, query))
     snapshot = Snapshot.take(session)
     plan = plan_query(snapshot, query, copy=False)
     stream = stream_plan(session, snapshot, plan)
@@ -46,7 +46,7 @@ def run_query(session: Session, statement: exp.Expr) -> pa.Table:
     """Answer a query as an Arrow table."""
     statement = as_mysql_answers(session, statement)
     if _is_constant_select(statement):
-        return session.local_sql(to_duckdb(statement))
+        return _constant_select(session, statement)
     snapshot = Snapshot.take(session)
     return run_plan(session, snapshot, plan_query(snapshot, statement, copy=False))
 
@@ -57,7 +57,7 @@ def query_batches(session: Session, statement: exp.Expr, *, writing_to: str | No
     first, so that the write never races its own reads on that database."""
     statement = as_mysql_answers(session, statement)
     if _is_constant_select(statement):
-        return session.local_sql(to_duckdb(statement)).to_reader()
+        return _constant_select(session, statement).to_reader()
     snapshot = Snapshot.take(session)
     plan = plan_query(snapshot, statement, copy=False)
     reads_target = any(isinstance(s, RemoteScan) and s.database == writing_to for s in plan.steps)
@@ -121,6 +121,17 @@ def run_remote_scan(snapshot: Snapshot, step: RemoteScan) -> pa.Table:
 _LONG_SQL = 64 * 1024
 # That path costs DuckDB one extra copy of the rows, which it warns about each time: known here.
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+
+
+def _constant_select(session: Session, query: exp.Expr) -> pa.Table:
+    """A SELECT without FROM, with the same numeric reading of quoted values as a query over
+    tables (`SELECT 'a' = 0` is 1, as in MySQL)."""
+    cursor = session.instance.duckdb.cursor()
+    try:
+        with session.interrupt.watching(cursor):
+            return session.translate_errors(lambda: local_arrow(cursor, query))
+    finally:
+        cursor.close()
 
 
 def _duckdb_arrow(cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:

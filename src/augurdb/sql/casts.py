@@ -2,10 +2,14 @@
 
 DuckDB refuses to compare text with a number; MySQL converts the text. The rewrite wraps each
 column compared with a numeric literal in TRY_CAST(... AS DOUBLE): a text that is not a
-number compares as NULL (false), where MySQL would read it as 0 and warn.
+number compares as NULL (false), where MySQL would read it as 0 and warn. A quoted literal's
+number is known before the query runs, so it gets MySQL's own value (`'a' = 0` is 1).
 """
 
 from __future__ import annotations
+
+import math
+import re
 
 from sqlglot import exp
 
@@ -21,6 +25,8 @@ def numeric_comparisons(expression: exp.Expr) -> exp.Expr:
         for column, other in ((node.left, node.right), (node.right, node.left)):
             if isinstance(column, exp.Column) and _is_number(other):
                 column.replace(_as_double(column))
+            elif isinstance(column, exp.Literal) and column.is_string and _is_number(other):
+                column.replace(quoted_as_double(column))
     for ranged in list(tree.find_all(exp.Between, exp.In)):
         bounds = ([ranged.args.get("low"), ranged.args.get("high")] if isinstance(ranged, exp.Between)
                   else ranged.expressions)
@@ -33,6 +39,25 @@ def _is_number(node: exp.Expr | None) -> bool:
     if isinstance(node, exp.Neg):
         return _is_number(node.this)
     return is_number_literal(node)  # a long IN list held as one literal says what it lists
+
+
+# What MySQL reads from text in a numeric context: leading spaces, then the longest number.
+_LEADING_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def mysql_number(text: str) -> float:
+    """A quoted value as MySQL computes with it: its leading number ('12abc' is 12), else 0."""
+    match = _LEADING_NUMBER.match(text)
+    return float(match.group()) if match else 0.0
+
+
+def quoted_as_double(literal: exp.Literal) -> exp.Expr:
+    """A quoted literal as the DOUBLE MySQL reads from it (MySQL also warns, 1292, where text
+    is left over; no warning is raised here)."""
+    value = mysql_number(literal.name)
+    if not math.isfinite(value):  # '1e999': out of DOUBLE's range, left to DuckDB to refuse
+        return exp.TryCast(this=literal.copy(), to=exp.DataType.build("DOUBLE"))
+    return exp.cast(exp.Literal.number(repr(value)), exp.DataType.build("DOUBLE"))
 
 
 def _as_double(column: exp.Column) -> exp.Expr:

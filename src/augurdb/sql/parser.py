@@ -23,6 +23,7 @@ from sqlglot.trie import new_trie
 
 from augurdb.errors import ParseError
 from augurdb.sql import ast
+from augurdb.sql.casts import quoted_as_double
 from augurdb.sql.nesting import check_text_nesting, check_token_nesting
 from augurdb.sql.value_lists import put_value_lists, take_value_lists
 
@@ -472,20 +473,32 @@ def _quoted_operands_as_in_mysql(kind: type[exp.Expr]) -> Any:
     """MySQL computes arithmetic on a quoted number as DOUBLE (`2 - '1.5'` is 0.5); DuckDB casts the
     text to the other side's type (`2 - '1.5'` is 0, as '1.5' becomes the integer 2) or cannot
     choose (`1 + '2'`). Quoted operands become TRY_CAST(... AS DOUBLE): a text that is no number
-    gives NULL, where MySQL reads 0 and warns. Beside an INTERVAL a quoted value is a date or time
+    Quoted operands are DOUBLE; a quoted literal is the number MySQL reads from it (`'abc' + 1` is 1,
+    `'2x' * 2` is 4; MySQL also warns). Beside an INTERVAL a quoted value is a date or time
     (`'2024-01-01' + INTERVAL 1 DAY`, as DATE_ADD reads it; NULL when it is none, as in MySQL)."""
     original = getattr(DuckDBGenerator, _ARITHMETIC[kind])
 
     def generate(generator: Any, node: exp.Expr) -> str:
         for side, other in (("this", "expression"), ("expression", "this")):
-            operand = node.args.get(side)
+            operand = _interval_first_date(node.args.get(side), node.args.get(other))
             if isinstance(operand, exp.Literal) and operand.is_string:
-                beside_interval = isinstance(node.args.get(other), exp.Interval)
-                to = exp.DataType.build("TIMESTAMP" if beside_interval else "DOUBLE")
-                node.set(side, exp.TryCast(this=operand, to=to))
+                if isinstance(node.args.get(other), exp.Interval):
+                    node.set(side, exp.TryCast(this=operand, to=exp.DataType.build("TIMESTAMP")))
+                else:
+                    node.set(side, quoted_as_double(operand))
         return original(generator, node)
 
     return generate
+
+
+def _interval_first_date(operand: exp.Expr | None, other: exp.Expr | None) -> exp.Expr | None:
+    """sqlglot reads `INTERVAL 1 DAY + '2024-01-01'` as a sum of two intervals, the second with
+    no unit; MySQL's INTERVAL always has one, so that quoted value is the date being added to."""
+    if (isinstance(operand, exp.Interval) and operand.args.get("unit") is None and isinstance(other, exp.Interval)
+            and isinstance(operand.this, exp.Literal) and operand.this.is_string
+            and not any(c.isalpha() for c in operand.this.name)):  # '2 hours' is an interval's own text
+        return operand.this
+    return operand
 
 
 class LocalDuckDB(DuckDB):
