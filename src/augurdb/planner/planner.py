@@ -14,7 +14,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from augurdb.errors import NotSupported
+from augurdb.errors import NotSupported, UnknownColumn
 from augurdb.executor.system_tables import model_output_columns
 from augurdb.planner.binder import (
     Bound,
@@ -245,6 +245,7 @@ def _known_columns(planning: _Planning, bound: Bound) -> tuple[str, ...] | None:
 
 def _bind_local_tables(planning: _Planning, query: exp.Expr) -> None:
     """Files are scanned in place; system tables are materialised; models elsewhere are an error."""
+    _refuse_tables_read_as_columns(planning, query)
     for table in list(query.find_all(exp.Table)):
         if table.name.lower() == "dual" and not table.db and isinstance(table.parent, exp.From):
             table.parent.pop()  # SELECT 1 FROM DUAL: MySQL's table of one row, DuckDB has none
@@ -265,6 +266,30 @@ def _bind_local_tables(planning: _Planning, query: exp.Expr) -> None:
             raise NotSupported("A model can be read only in the FROM or JOIN of a SELECT")
         elif isinstance(bound, RemoteTable | NativeTable):
             raise NotSupported(f"'{bound.database}' cannot run this part of the query")
+
+
+_CLAUSES = ((exp.Where, "where clause"), (exp.Order, "order clause"), (exp.Group, "group statement"),
+            (exp.Having, "having clause"))
+
+
+def _refuse_tables_read_as_columns(planning: _Planning, query: exp.Expr) -> None:
+    """DuckDB reads a table's name, used as a column, as the whole row (a struct); MySQL has no
+    such column and answers 1054. Checked where every table of the SELECT is a file, whose
+    columns are known."""
+    for select in query.find_all(exp.Select):
+        from_ = select.args.get("from_") or select.args.get("from")
+        sources = [from_.this] + [j.this for j in select.args.get("joins") or []] if from_ else []
+        bound = [planning.bind(s) if isinstance(s, exp.Table) else None for s in sources]
+        if not sources or not all(isinstance(b, FileTable) for b in bound):
+            continue
+        names = {s.alias_or_name.lower() for s in sources}
+        names -= {c["name"].lower() for b in bound if isinstance(b, FileTable) for c in b.record.columns}
+        names -= {e.alias.lower() for e in select.expressions if isinstance(e, exp.Alias)}
+        for column in select.find_all(exp.Column):
+            if (not column.table and column.name.lower() in names and not isinstance(column.this, exp.Star)
+                    and column.find_ancestor(exp.Select) is select):
+                clause = next((text for kind, text in _CLAUSES if column.find_ancestor(kind)), "field list")
+                raise UnknownColumn(f"Unknown column '{column.name}' in '{clause}'")
 
 
 def _plan_model_select(planning: _Planning, select: exp.Select) -> None:
