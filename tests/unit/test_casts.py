@@ -87,3 +87,17 @@ def test_a_quoted_value_compared_with_a_number_reads_as_mysql_reads_it(tmp_path,
     cur.execute("CREATE TABLE files.t (SELECT 5 AS n)")
     cur.execute(sql.replace("SELECT ", "SELECT n FROM files.t WHERE ", 1))
     assert cur.fetchall() == ([(5,)] if expected else [])
+
+
+@pytest.mark.parametrize(("sql", "warned"), [
+    ("SELECT '12abc' < 13, 'abc' + 1", ["12abc", "abc"]),
+    ("SELECT '1' = 1, ' 2 ' + 1, 2 - '1.5'", []),  # all of the text is the number
+    ("SELECT '2024-01-01' + INTERVAL 1 DAY, 'x' = 'x'", []),  # a date; text with text
+])
+def test_text_left_over_from_a_quoted_number_is_warned_of_as_in_mysql(tmp_path, sql: str, warned: list[str]) -> None:
+    import augurdb
+
+    cur = augurdb.connect(tmp_path).cursor()
+    cur.execute(sql)
+    cur.execute("SHOW WARNINGS")
+    assert cur.fetchall() == [("Warning", 1292, f"Truncated incorrect DOUBLE value: '{text}'") for text in warned]

@@ -19,7 +19,7 @@ from augurdb.planner.planner import plan_query
 from augurdb.planner.snapshot import Snapshot
 from augurdb.planner.steps import FetchStep, MaterializeStep, Plan, PredictStep, RemoteScan
 from augurdb.result import Result
-from augurdb.sql.casts import is_text_number_mismatch, numeric_comparisons
+from augurdb.sql.casts import is_text_number_mismatch, numeric_comparisons, truncation_warnings
 from augurdb.sql.compat import as_mysql_answers
 from augurdb.sql.parser import to_duckdb
 
@@ -31,14 +31,17 @@ if TYPE_CHECKING:
 def _query(statement: exp.Query, session: Session) -> Result:
     """A query's rows; a model JOIN that needs no whole-result step streams batch by batch."""
     query = as_mysql_answers(session, statement)
+    truncated = truncation_warnings(query)
     if _is_constant_select(query):
         literals = literal_row(query)
-        return Result.rows(literals if literals is not None else _constant_select(session, query))
+        result = Result.rows(literals if literals is not None else _constant_select(session, query))
+        result.warnings = truncated
+        return result
     snapshot = Snapshot.take(session)
     plan = plan_query(snapshot, query, copy=False)
     stream = stream_plan(session, snapshot, plan)
     result = Result.streamed(stream) if stream is not None else Result.rows(run_plan(session, snapshot, plan))
-    result.warnings = plan_warnings(plan)
+    result.warnings = truncated + plan_warnings(plan)
     return result
 
 

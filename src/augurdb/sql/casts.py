@@ -51,9 +51,28 @@ def mysql_number(text: str) -> float:
     return float(match.group()) if match else 0.0
 
 
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
+
+
+def truncation_warnings(query: exp.Expr) -> list[tuple[str, int, str]]:
+    """MySQL's warning for each quoted literal read as a number with text left over
+    (`'12abc' < 13`, `'abc' + 1`), once per literal: SHOW WARNINGS lists them."""
+    warnings = []
+    for node in query.find_all(*_COMPARISONS, *_ARITHMETIC):
+        for literal, other in ((node.left, node.right), (node.right, node.left)):
+            if not (isinstance(literal, exp.Literal) and literal.is_string):
+                continue
+            as_number = (_is_number(other) if isinstance(node, _COMPARISONS)
+                         else not isinstance(other, exp.Interval))  # beside an INTERVAL it is a date
+            match = _LEADING_NUMBER.match(literal.name)
+            if as_number and (match is None or literal.name[match.end():].strip()):
+                warnings.append(("Warning", 1292, f"Truncated incorrect DOUBLE value: '{literal.name}'"))
+    return warnings
+
+
 def quoted_as_double(literal: exp.Literal) -> exp.Expr:
-    """A quoted literal as the DOUBLE MySQL reads from it (MySQL also warns, 1292, where text
-    is left over; no warning is raised here)."""
+    """A quoted literal as the DOUBLE MySQL reads from it (truncation_warnings says where text
+    is left over)."""
     value = mysql_number(literal.name)
     if not math.isfinite(value):  # '1e999': out of DOUBLE's range, left to DuckDB to refuse
         return exp.TryCast(this=literal.copy(), to=exp.DataType.build("DOUBLE"))
