@@ -162,6 +162,11 @@ def _answer(session: Session, query: exp.Expr, relations: Iterator[dict[str, pa.
             parts = answer.to_batches()
             # An empty answer still carries the schema, so the first batch always names the columns.
             yield from parts or [pa.RecordBatch.from_pylist([], schema=answer.schema)]
+    except QueryInterrupted:
+        # translate_errors tells any DuckDB interrupt as KILL QUERY's; a time limit that fired
+        # while DuckDB ran a batch's query is error 3024, as between batches.
+        session.interrupt.check()
+        raise
     except AugurError:
         raise
     except duckdb.Error as error:  # DuckDB found a mistake while it read a batch
