@@ -472,9 +472,10 @@ _ARITHMETIC: dict[type[exp.Expr], str] = {exp.Add: "add_sql", exp.Sub: "sub_sql"
 def _quoted_operands_as_in_mysql(kind: type[exp.Expr]) -> Any:
     """MySQL computes arithmetic on a quoted number as DOUBLE (`2 - '1.5'` is 0.5); DuckDB casts the
     text to the other side's type (`2 - '1.5'` is 0, as '1.5' becomes the integer 2) or cannot
-    choose (`1 + '2'`). A quoted operand becomes the DOUBLE MySQL reads from it, its leading number
-    (`'abc' + 1` is 1, `'2x' * 2` is 4; casts.truncation_warnings warns). Beside an INTERVAL a quoted value is a date or time
-    (`'2024-01-01' + INTERVAL 1 DAY`, as DATE_ADD reads it; NULL when it is none, as in MySQL)."""
+    choose (`1 + '2'`). A quoted operand becomes the DOUBLE MySQL reads from it, its leading
+    number (`'abc' + 1` is 1, `'2x' * 2` is 4; casts.truncation_warnings warns). Beside an
+    INTERVAL a quoted value is a date or time (`'2024-01-01' + INTERVAL 1 DAY`, as DATE_ADD reads
+    it; NULL when it is none, as in MySQL)."""
     original = getattr(DuckDBGenerator, _ARITHMETIC[kind])
 
     def generate(generator: Any, node: exp.Expr) -> str:
