@@ -4,13 +4,16 @@ A plan streams when it is a pipeline: one data step (a source scan, or DuckDB re
 the models predicting from it, and a final query that looks at one row at a time (filters and
 projections: no ORDER BY, GROUP BY, aggregate, window or DISTINCT, which need all rows). A LIMIT
 without ORDER BY takes the first rows that pass and stops reading.
-Memory is then bounded by the batch size, whatever the table's size.
+Memory is then bounded by the batch size, whatever the table's size. The next batch is computed
+while the caller sends this one (`read_ahead`), so a model's predict and the wire's encoding
+run on different cores.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
@@ -65,7 +68,7 @@ def stream_plan(session: Session, snapshot: Snapshot, plan: Plan) -> pa.RecordBa
     relations = ray_predicted_batches(session, plan, on_ray) if on_ray else \
         _predicted(session, plan, _data_batches(snapshot, data, cursor))
     answers = _answer(session, query, _watched(session, cursor, relations), cursor)
-    batches = _limited(answers, limit, offset) if limit is not None or offset else answers
+    batches = read_ahead(_limited(answers, limit, offset) if limit is not None or offset else answers)
     first = next(batches, None)
     if first is None:
         batches.close()
@@ -106,6 +109,29 @@ def _limited(batches: Generator[pa.RecordBatch, None, None], limit: int | None,
             if limit == 0:
                 return
     finally:
+        batches.close()
+
+
+def read_ahead(batches: Generator[pa.RecordBatch, None, None]) -> Generator[pa.RecordBatch, None, None]:
+    """The batches, each next one computed on a thread of its own while the caller sends this one.
+
+    One batch ahead at most: memory stays bounded, and a LIMIT's source stops where it did.
+    A failure (a bad value, KILL QUERY, a time limit) reaches the caller as the batch it replaces.
+    """
+    pool = ThreadPoolExecutor(1, thread_name_prefix="augurdb-read-ahead")
+    pending = pool.submit(next, batches, None)
+    try:
+        while (batch := pending.result()) is not None:
+            pending = pool.submit(next, batches, None)
+            yield batch
+    finally:
+        # A caller that stops early (a client gone) waits for the batch in hand: the generator
+        # below can only be closed once no thread runs it.
+        try:
+            pending.result()
+        except Exception:  # noqa: BLE001 - the caller has stopped reading; the failure has no reader
+            pass
+        pool.shutdown()
         batches.close()
 
 
