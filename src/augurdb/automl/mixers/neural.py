@@ -36,6 +36,10 @@ _TIMED_STEPS = 3
 _warmed_up = False  # torch's first passes in a process are slow (thread pool, kernel set-up)
 
 
+_PIECEWISE_BINS = 8
+_EMPTY_BIN = 1e30
+
+
 def _batch_size(n: int) -> int:
     return int(np.clip(n // 32, 32, 512))
 
@@ -82,6 +86,60 @@ class _ConvNet(nn.Module):
         return self.head(self.conv(self.project(x).unsqueeze(1)))
 
 
+class _PiecewiseLinear(nn.Module):
+    """Adds to a dense batch, for each many-valued column, its piecewise-linear encoding over
+    quantile bins (Gorishniy et al., 2022: "On Embeddings for Numerical Features in Tabular Deep
+    Learning"): bin t reads 0 below it, 1 above it and the position within it. A net then bends
+    a column's effect at any bin edge, as a tree splits on it; the column itself stays in the
+    batch, so rows beyond the training range still move the output."""
+
+    columns: torch.Tensor
+    low: torch.Tensor
+    width: torch.Tensor
+
+    def __init__(self, columns: np.ndarray, edges: np.ndarray):
+        super().__init__()
+        self.register_buffer("columns", torch.as_tensor(columns, dtype=torch.long))
+        self.register_buffer("low", torch.as_tensor(edges[:, :-1], dtype=torch.float32))
+        self.register_buffer("width", torch.as_tensor(np.diff(edges, axis=1), dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bins = torch.clamp((x[:, self.columns, None] - self.low) / self.width, 0.0, 1.0)
+        return torch.cat([x, bins.flatten(1)], dim=1)
+
+
+class _Encoded(nn.Module):
+    def __init__(self, encoding: _PiecewiseLinear, net: nn.Module):
+        super().__init__()
+        self.encoding, self.net = encoding, net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.encoding(x))
+
+
+def _quantile_edges(x: Matrix, bins: int = _PIECEWISE_BINS, sample: int = 20_000) -> tuple[np.ndarray, np.ndarray] | None:
+    """The columns of a dense matrix with more than ``bins`` distinct values, and each one's
+    ``bins + 1`` quantile edges (repeated edges pad out as empty bins that always read 0)."""
+    if sp.issparse(x) or x.shape[0] < 2 * bins:
+        return None
+    rows = np.asarray(x[:: max(1, x.shape[0] // sample)], dtype="float64")
+    columns, edges = [], []
+    for j in range(rows.shape[1]):
+        values = np.unique(rows[:, j])
+        if values.size <= bins:
+            continue
+        cuts = np.unique(np.quantile(rows[:, j], np.linspace(0, 1, bins + 1)))
+        pad = np.full(bins + 1 - cuts.size, cuts[-1])
+        edges.append(np.concatenate([cuts, pad]))
+        columns.append(j)
+    if not columns:
+        return None
+    table = np.vstack(edges)
+    widths = np.diff(table, axis=1)
+    table[:, 1:] = table[:, :-1] + np.where(widths > 0, widths, _EMPTY_BIN)  # an empty bin is never reached
+    return np.asarray(columns), table
+
+
 class _Members(nn.Module):
     def __init__(self, members: list[nn.Module]):
         super().__init__()
@@ -97,10 +155,19 @@ class NeuralMixer(Mixer):
 
     name = "NeuralNet"
     width_scale = 1.0  # of the layers' widths, chosen by fit (models saved before: full width)
+    piecewise: tuple[np.ndarray, np.ndarray] | None = None  # (columns, bin edges): see _PiecewiseLinear
 
     def _build(self, n_in: int, n_out: int) -> nn.Module:
         """The network, its widths multiplied by ``width_scale`` (see ``_width``)."""
         raise NotImplementedError
+
+    def _network(self) -> nn.Module:
+        """The network for this mixer's inputs: its many-valued columns encoded first."""
+        if self.piecewise is None:
+            return self._build(self.n_in, self.n_out)
+        columns, edges = self.piecewise
+        encoding = _PiecewiseLinear(columns, edges)
+        return _Encoded(encoding, self._build(self.n_in + len(columns) * (edges.shape[1] - 1), self.n_out))
 
     def _width(self, full: int) -> int:
         return max(4, int(full * self.width_scale))
@@ -125,8 +192,9 @@ class NeuralMixer(Mixer):
         self.feature_mean = np.asarray(data.x_train.mean(axis=0), dtype="float32").ravel()
         if not data.task.is_classification:
             self.y_mean, self.y_std = float(data.y_train.mean()), float(data.y_train.std()) or 1.0
+        self.piecewise = _quantile_edges(data.x_train)
         self.width_scale = self._affordable_width(data, deadline)
-        self.net = self._build(self.n_in, self.n_out)
+        self.net = self._network()
         self._train(data, deadline)
 
     def _affordable_width(self, data: TrainingData, deadline: float) -> float:
@@ -138,7 +206,7 @@ class NeuralMixer(Mixer):
         x, y = self._batch(data.x_train[rows]), self._targets(data.y_train[rows])
         for scale in _WIDTH_SCALES:
             self.width_scale = scale
-            net = self._build(self.n_in, self.n_out)
+            net = self._network()
             optimiser = torch.optim.AdamW(net.parameters(), lr=_LEARNING_RATE)
             for step in range(_TIMED_STEPS + 1):
                 if step == 1:  # the first step allocates; time the ones after it
@@ -258,7 +326,7 @@ class NeuralMixer(Mixer):
     def __setstate__(self, state: dict) -> None:
         weights = state.pop("net")
         self.__dict__.update(state)
-        self.net = self._build(self.n_in, self.n_out)
+        self.net = self._network()
         self.net.load_state_dict(weights)
         self.net.eval()
 
