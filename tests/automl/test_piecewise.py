@@ -33,10 +33,13 @@ def test_a_bin_reads_zero_below_it_one_above_it_and_the_position_within_it():
 def test_a_column_with_few_quantiles_pads_out_with_bins_that_stay_empty():
     x = np.repeat(np.arange(12, dtype="float32"), [200] + [10] * 11)[:, None]  # most rows are 0
     columns, edges = _quantile_edges(x)
-    encoded = _PiecewiseLinear(columns, edges)(torch.from_numpy(x))
+    assert np.all(np.diff(edges) > 0)
+    inputs = torch.from_numpy(x).requires_grad_(True)
+    encoded = _PiecewiseLinear(columns, edges)(inputs)
     assert encoded.shape == (x.shape[0], 1 + 8)
     assert torch.all(encoded[:, 1:] >= 0) and torch.all(encoded[:, 1:] <= 1)
-    assert torch.isfinite(encoded).all()
+    (gradient,) = torch.autograd.grad(encoded.sum(), inputs)  # what explanations take
+    assert torch.isfinite(gradient).all()
 
 
 def _step(rows: int = 3000) -> TrainingData:

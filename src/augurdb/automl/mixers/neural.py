@@ -125,8 +125,7 @@ def _quantile_edges(x: Matrix, bins: int = _PIECEWISE_BINS, sample: int = 20_000
     rows = np.asarray(x[:: max(1, x.shape[0] // sample)], dtype="float64")
     columns, edges = [], []
     for j in range(rows.shape[1]):
-        values = np.unique(rows[:, j])
-        if values.size <= bins:
+        if np.unique(rows[:, j]).size <= bins or not np.all(np.isfinite(rows[:, j])):
             continue
         cuts = np.unique(np.quantile(rows[:, j], np.linspace(0, 1, bins + 1)))
         pad = np.full(bins + 1 - cuts.size, cuts[-1])
@@ -135,8 +134,10 @@ def _quantile_edges(x: Matrix, bins: int = _PIECEWISE_BINS, sample: int = 20_000
     if not columns:
         return None
     table = np.vstack(edges)
+    # Every bin gets a width: a padded one lies beyond the last edge, where no row reaches it. A zero
+    # width would read 0 too, but its gradient (explanations) would be 0/0.
     widths = np.diff(table, axis=1)
-    table[:, 1:] = table[:, :-1] + np.where(widths > 0, widths, _EMPTY_BIN)  # an empty bin is never reached
+    table[:, 1:] = table[:, :1] + np.cumsum(np.where(widths > 0, widths, _EMPTY_BIN), axis=1)
     return np.asarray(columns), table
 
 
