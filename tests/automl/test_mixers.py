@@ -90,8 +90,9 @@ def test_neural_nets_narrow_when_the_budget_affords_few_epochs(name):
 
 def test_a_slow_variation_scales_the_size_scaled_learning_rate():
     base = {"learning_rate": 0.1, "num_leaves": 31}
-    assert gbm._varied(base, {"learning_rate_scale": 0.4}) == {"learning_rate": pytest.approx(0.04), "num_leaves": 31}
-    assert gbm._varied(base, {"num_leaves": 127}) == {"learning_rate": 0.1, "num_leaves": 127}
+    assert gbm._varied(base, {"learning_rate_scale": 0.4}, (), 3) == {"learning_rate": pytest.approx(0.04),
+                                                                        "num_leaves": 31}
+    assert gbm._varied(base, {"num_leaves": 127}, (), 3) == {"learning_rate": 0.1, "num_leaves": 127}
     assert "slow" in [name for name, _, _ in gbm.VARIATIONS]
 
 

@@ -18,16 +18,20 @@ class FeatureLayout:
     columns: list[str]
     feature_column: np.ndarray  # index into ``columns`` for each feature
     feature_names: list[str]
+    category_codes: tuple[int, ...] = ()  # features that hold category codes (ColumnEncoder.category_codes)
 
     @classmethod
     def from_encoders(cls, encoders: dict[str, ColumnEncoder]) -> FeatureLayout:
         """Layout of the matrix built by :func:`assemble` from these encoders, in their order."""
         columns = list(encoders)
-        owner, names = [], []
+        owner: list[int] = []
+        names: list[str] = []
+        codes: list[int] = []
         for index, encoder in enumerate(encoders.values()):
+            codes += [len(names) + code for code in encoder.category_codes]
             owner += [index] * len(encoder.feature_names)
             names += list(encoder.feature_names)
-        return cls(columns, np.asarray(owner, dtype=np.int64), names)
+        return cls(columns, np.asarray(owner, dtype=np.int64), names, tuple(codes))
 
     @property
     def n_features(self) -> int:

@@ -53,7 +53,7 @@ def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: in
                repeat: int = 0) -> tuple[list, np.ndarray]:
     """Train ``name`` on every fold of ``split``; return the fold models and held-out outputs."""
     round_text = f" (repeat {repeat} of the k-fold)" if repeat else ""
-    assert bus.x is not None and bus.y is not None and bus.task is not None  # set by earlier phases
+    assert bus.x is not None and bus.y is not None and bus.task is not None and bus.layout is not None  # set by earlier phases
     members = []
     held_out: dict[int, object] = {}  # row -> its held-out output (a value or class probabilities)
     for index, (train, valid) in enumerate(split.folds):
@@ -66,7 +66,8 @@ def _fit_folds(bus: LearnBus, name: str, split: Split, deadline: float, seed: in
         # Each fold model is one member of the bag that predicts, so each gets its share of the limit.
         data = TrainingData(x[train], bus.y[train], x[valid], bus.y[valid], bus.task,
                             seed=seed + index, threads=bus.options.threads,
-                            infer_limit=bus.options.infer_limit / len(split.folds))
+                            infer_limit=bus.options.infer_limit / len(split.folds),
+                            categorical=bus.layout.category_codes)
         mixer.fit(data, fold_deadline)
         members.append(mixer)
         held_out.update(zip(valid.tolist(), mixer.predict(x[valid]), strict=True))

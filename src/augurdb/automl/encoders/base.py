@@ -33,6 +33,9 @@ class ColumnEncoder:
 
     name = "encoder"
     feature_names: list[str]
+    # Which of its features hold category codes (0, 1, 2, ... per label, -1 for none): labels,
+    # not amounts (TrainingData.categorical).
+    category_codes: tuple[int, ...] = ()
 
     def fit_transform(self, values, target: TargetView) -> Matrix:
         """Learn the encoding from the training rows and return their features."""

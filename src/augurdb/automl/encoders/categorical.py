@@ -11,13 +11,18 @@ from .numeric import NumericEncoder
 from .target_means import fold_means, out_of_fold_means, smoothed_means, target_matrix
 
 MAX_ONE_HOT = 32
+# Columns with at most this many labels also get a category code, for mixers that split on
+# categories (LightGBM groups labels per split, where one-hot keeps only 32). Past it, labels are
+# mostly a few rows each, which such splits overfit (nyc_flights' 4,000 tail numbers).
+MAX_CODES = 1024
 
 
 class CategoricalEncoder(ColumnEncoder):
     """One-hot of the most frequent values (at most 32, each seen at least a few times).
 
     Columns with more distinct values also get the smoothed target mean per value (computed out of
-    fold on the training rows, so a row never sees its own target) and the value's log frequency.
+    fold on the training rows, so a row never sees its own target), the value's log frequency, and
+    a category code (``category_codes``): the label's rank by frequency, -1 for one not coded.
     Number-coded classes (1/2/3, or a concrete's age in days: 1, 3, 7, 28, 90, 365) also keep
     their value as NumericEncoder encodes a number (with its log-scaled copy where the codes are
     skewed), so order and scale are not lost.
@@ -29,12 +34,14 @@ class CategoricalEncoder(ColumnEncoder):
     # are: raw (weekly sales in millions) they swamped the nets' and the linear model's inputs.
     # Models saved before keep raw means (these defaults).
     target_center, target_scale = 0.0, 1.0
+    codes: dict[str, int] | None = None  # label -> category code (many-valued columns; None before codes)
 
     def __init__(self, column: str, numeric_tokens: bool = False):
         self.column, self.numeric_tokens = column, numeric_tokens
 
     def fit_transform(self, values: np.ndarray, target: TargetView) -> np.ndarray:
         self.__dict__.pop("_means_cache", None)  # a refit changes the target means
+        self.codes, self.category_codes = None, ()
         labels, counts = np.unique(values[values != None].astype(str), return_counts=True)  # noqa: E711
         order = np.argsort(-counts, kind="stable")
         min_count = 1 if len(values) < 200 else 3
@@ -53,6 +60,11 @@ class CategoricalEncoder(ColumnEncoder):
             self.feature_names += self.numeric.feature_names
         if self.high_cardinality:
             self.feature_names.append(f"{self.column}:log_frequency")
+        if self.high_cardinality and len(labels) <= MAX_CODES:
+            coded = [labels[i] for i in order if counts[i] >= min_count]
+            self.codes = {label: i for i, label in enumerate(coded)}
+            self.feature_names.append(f"{self.column}:code")
+            self.category_codes = (len(self.feature_names) - 1,)
         return self._assemble(values, stats_block)
 
     def _numbers(self, values: np.ndarray) -> np.ndarray:
@@ -93,6 +105,8 @@ class CategoricalEncoder(ColumnEncoder):
         if self.high_cardinality:
             freq = keys.lookup(self.frequency, default=0, missing=self.frequency.get("None", 0)).astype("float64")
             parts.append((np.log1p(freq) / np.log1p(self.n_rows)).reshape(-1, 1).astype("float32"))
+        if self.codes is not None:
+            parts.append(keys.lookup(self.codes, default=-1, missing=-1).reshape(-1, 1).astype("float32"))
         return np.hstack(parts)
 
     def transform(self, values: np.ndarray) -> np.ndarray:

@@ -7,6 +7,6 @@ Neural mixers import torch lazily, so a predictor without them loads without tor
 from __future__ import annotations
 
 from . import registry
-from .base import BaggedMixer, Mixer, TrainingData
+from .base import BaggedMixer, Mixer, TrainingData, amounts_only, take_features
 
-__all__ = ["registry", "Mixer", "BaggedMixer", "TrainingData"]
+__all__ = ["registry", "Mixer", "BaggedMixer", "TrainingData", "amounts_only", "take_features"]

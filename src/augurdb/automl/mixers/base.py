@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import numpy as np
@@ -27,6 +27,25 @@ class TrainingData:
     # Predict seconds per row this model may cost (predict_cost.py); a mixer whose size it can
     # choose (the number of trees) keeps within it, the others are weighed at selection.
     infer_limit: float | None = None
+    # Features that hold category codes (0, 1, 2, ... for a column's labels, -1 for a label not
+    # coded): labels, not amounts. A mixer that splits on categories takes them as such (LightGBM);
+    # one that reads every feature as an amount leaves them out (amounts_only).
+    categorical: tuple[int, ...] = ()
+
+
+def amounts_only(data: TrainingData) -> tuple[TrainingData, np.ndarray | None]:
+    """``data`` without its category-code features, and the kept features' indices for
+    :func:`take_features` at predict time (None when every feature is an amount)."""
+    if not data.categorical:
+        return data, None
+    keep = np.setdiff1d(np.arange(data.x_train.shape[1]), data.categorical)
+    return replace(data, x_train=take_features(data.x_train, keep), x_valid=take_features(data.x_valid, keep),
+                   categorical=()), keep
+
+
+def take_features(x: Matrix, keep: np.ndarray | None) -> Matrix:
+    """The features ``keep`` of every row (all of them for None)."""
+    return x if keep is None else x[:, keep]
 
 
 class Mixer:

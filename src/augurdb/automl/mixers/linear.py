@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from ..encoders.base import Matrix
-from .base import Mixer, TrainingData, per_class
+from .base import Mixer, TrainingData, amounts_only, per_class, take_features
 
 _STRENGTHS = (1.0, 0.1, 10.0, 0.01, 100.0)  # tried in this order until the deadline
 
@@ -23,6 +23,7 @@ class LinearMixer(Mixer):
     """Ridge (numbers) or multinomial logistic regression (classes) over the encoded features."""
 
     name = "Linear"
+    amounts: np.ndarray | None = None  # the features it reads, without category codes (base.amounts_only)
 
     def _model(self, data: TrainingData, strength: float):
         if data.task.is_classification:
@@ -30,6 +31,7 @@ class LinearMixer(Mixer):
         return Ridge(alpha=strength * 10)
 
     def fit(self, data: TrainingData, deadline: float) -> None:
+        data, self.amounts = amounts_only(data)
         self.task = data.task
         best_loss = np.inf
         for strength in _STRENGTHS:
@@ -46,6 +48,7 @@ class LinearMixer(Mixer):
     def refit(self, x: Matrix, y: np.ndarray, deadline: float, threads: int) -> LinearMixer | None:
         """Retrain on every row with the regularisation strength chosen on held-out rows."""
         refitted = copy.copy(self)
+        x = take_features(x, self.amounts)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             refitted.model = sklearn.base.clone(self.model).fit(x, y)
@@ -60,7 +63,7 @@ class LinearMixer(Mixer):
         return proba
 
     def predict(self, x: Matrix) -> np.ndarray:
-        return self._output(self.model, x)
+        return self._output(self.model, take_features(x, self.amounts))
 
     def _coefficients(self) -> np.ndarray:
         """Coefficients as (outputs, features), one row per class for multiclass models."""
@@ -73,6 +76,9 @@ class LinearMixer(Mixer):
 
     def contributions(self, x: Matrix, groups: sp.csr_matrix, classes: np.ndarray | None) -> np.ndarray:
         coef = self._coefficients()
+        x = take_features(x, self.amounts)
+        if self.amounts is not None:
+            groups = groups[self.amounts]
         per_output = []
         for k in range(coef.shape[0]):
             scaled = cast(sp.csr_matrix, x).multiply(coef[k]).tocsr() if sp.issparse(x) else x * coef[k]

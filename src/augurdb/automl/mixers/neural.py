@@ -18,7 +18,7 @@ from torch import nn
 
 from ..encoders.base import Matrix
 from ..features import to_dense
-from .base import Mixer, TrainingData
+from .base import Mixer, TrainingData, amounts_only, take_features
 
 _MAX_EPOCHS = 300
 # Measured on the benchmark tables (one fold each; concrete R², titanic and bank balanced
@@ -157,6 +157,7 @@ class NeuralMixer(Mixer):
     name = "NeuralNet"
     width_scale = 1.0  # of the layers' widths, chosen by fit (models saved before: full width)
     piecewise: tuple[np.ndarray, np.ndarray] | None = None  # (columns, bin edges): see _PiecewiseLinear
+    amounts: np.ndarray | None = None  # the features it reads, without category codes (base.amounts_only)
 
     def _build(self, n_in: int, n_out: int) -> nn.Module:
         """The network, its widths multiplied by ``width_scale`` (see ``_width``)."""
@@ -185,6 +186,7 @@ class NeuralMixer(Mixer):
             _warmed_up = True
 
     def fit(self, data: TrainingData, deadline: float) -> None:
+        data, self.amounts = amounts_only(data)
         torch.set_num_threads(max(1, data.threads))
         torch.manual_seed(data.seed)
         self.task = data.task
@@ -296,13 +298,16 @@ class NeuralMixer(Mixer):
         return float(self._loss(self._forward_batches(x), y))
 
     def predict(self, x: Matrix) -> np.ndarray:
-        output = self._forward_batches(x)
+        output = self._forward_batches(take_features(x, self.amounts))
         if self.task.is_classification:
             return torch.softmax(output, dim=-1).mean(dim=0).numpy().astype("float64")
         return output.mean(dim=0)[:, 0].numpy().astype("float64") * self.y_std + self.y_mean
 
     def contributions(self, x: Matrix, groups: sp.csr_matrix, classes: np.ndarray | None) -> np.ndarray:
         """Gradient x (input - training mean), summed per column: a first-order attribution."""
+        x = take_features(x, self.amounts)
+        if self.amounts is not None:
+            groups = groups[self.amounts]
         rows = []
         for start in range(0, x.shape[0], 1024):
             inputs = self._tensor(x[start : start + 1024]).requires_grad_(True)
