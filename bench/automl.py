@@ -9,6 +9,7 @@ under "## AutoML engine".
     python bench/automl.py --budget 60 --write-docs
     python bench/automl.py --budget 10 --datasets heart_disease,titanic --systems augurdb,lightgbm
     python bench/automl.py --datasets sms_spam --systems augurdb --text-encoder TfidfTextEncoder
+    python bench/automl.py --systems augurdb --infer-limit 2e-6
     python bench/automl.py --systems augurdb,autogluon --autogluon-python .venv-autogluon/bin/python
     python bench/automl.py --check-values --budget 20
     python bench/automl.py --budget 30 --datasets heart_disease --split-seeds 0,1,2,3,4
@@ -123,11 +124,14 @@ def _text_encoders(train: pd.DataFrame, target: str, encoder: str | None) -> dic
     return {"encoders": {name: encoder for name, s in stats.items() if s.dtype in ct.TEXT_TYPES}}
 
 
-def run_augurdb(train, test, target, task, budget, text_encoder=None):
-    """The engine under test (``text_encoder``: override the default encoder of text columns)."""
+def run_augurdb(train, test, target, task, budget, text_encoder=None, infer_limit=None):
+    """The engine under test (``text_encoder``: override the default encoder of text columns;
+    ``infer_limit``: USING infer_limit, seconds a row)."""
     from augurdb.automl import learn
 
     options = _text_encoders(train, target, text_encoder)
+    if infer_limit:
+        options["infer_limit"] = infer_limit
     started = time.perf_counter()
     predictor = learn(train, target, time_budget=budget, seed=0, options=options)
     fit = time.perf_counter() - started
@@ -145,7 +149,9 @@ def _trust(predictor, out: pd.DataFrame, truth: pd.Series, target: str, task: st
     candidates = predictor.describe("model").to_dict("records")
     mixers = {row["name"]: row["performance"] for row in candidates}
     # The kept ensemble's held-out score, on the same rows as each mixer's (DESCRIBE's accuracies).
-    ensemble = {"ensemble": predictor.accuracy, "kept": [row["name"] for row in candidates if row["selected"]]}
+    kept = [row for row in candidates if row["selected"]]
+    ensemble = {"ensemble": predictor.accuracy, "kept": [row["name"] for row in kept],
+                "kept_us_per_row": sum(row["predict_seconds_per_row"] or 0.0 for row in kept) * 1e6}
     if task == "class":
         correct = out[target].astype(str).to_numpy() == truth.astype(str).to_numpy()
         return {"calibration_error": expected_calibration_error(stated, correct), "mixers": mixers, **ensemble}
@@ -223,25 +229,28 @@ def run_autogluon(train, test, target, task, budget):
 RUNNERS = {"augurdb": run_augurdb, "lightgbm": run_lightgbm, "flaml": run_flaml, "autogluon": run_autogluon}
 
 
-def worker(system: str, name: str, budget: float, text_encoder: str | None, seed: int) -> None:
-    """Run one system on one dataset in this process; print one JSON line."""
+def worker(system: str, name: str, budget: float, tuning: dict, seed: int) -> None:
+    """Run one system on one dataset in this process; print one JSON line (``tuning``: augurdb's
+    own options, run_augurdb's keyword arguments)."""
     train, test, target, task = load_split(name, seed)
-    extra = {"text_encoder": text_encoder} if system == "augurdb" and text_encoder else {}
+    extra = {k: v for k, v in tuning.items() if v} if system == "augurdb" else {}
     predicted, fit, predict, trust = RUNNERS[system](train, test, target, task, budget, **extra)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"system": system, "dataset": name, "metric": score(task, test[target], predicted),
                       "fit_s": fit, "predict_s": predict, "peak_mb": peak_mb, "rows": len(train), "split_seed": seed, **trust}))
 
 
-def run_isolated(system: str, name: str, budget: float, cores: set[int], text_encoder: str | None,
+def run_isolated(system: str, name: str, budget: float, cores: set[int], tuning: dict,
                  python: str = sys.executable, seed: int = 0) -> dict:
     """One system on one dataset in a fresh process (of ``python``) pinned to ``cores``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": str(len(cores))}
     command = [python, __file__, "--worker", system, "--datasets", name, "--budget", str(budget),
                "--split-seeds", str(seed)]
-    if text_encoder:
-        command += ["--text-encoder", text_encoder]
+    if tuning.get("text_encoder"):
+        command += ["--text-encoder", tuning["text_encoder"]]
+    if tuning.get("infer_limit"):
+        command += ["--infer-limit", str(tuning["infer_limit"])]
     result = subprocess.run(command, capture_output=True, text=True, env=env,
                             preexec_fn=lambda: os.sched_setaffinity(0, cores), timeout=budget * 6 + 300)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
@@ -291,6 +300,8 @@ def trust_table(results: list[dict], names: list[str]) -> str:
             trust = f"calibration error {r['calibration_error']:.3f}"
         scores = [f"{r['mixers'][m]:.4f}" if r.get("mixers", {}).get(m) is not None else "–" for m in mixers]
         kept = f"{r['ensemble']:.4f} ({' + '.join(r['kept'])})" if "ensemble" in r else "–"
+        if "kept_us_per_row" in r:
+            kept += f", {r['kept_us_per_row']:.1f} µs a row"
         lines.append(f"| {name} | {trust} | " + " | ".join(scores) + f" | {kept} |")
     return "\n".join(lines)
 
@@ -386,6 +397,8 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset")
     parser.add_argument("--cores", default="0", help="cores every system is pinned to, e.g. 0 or 0,1")
     parser.add_argument("--text-encoder", help="augurdb: this encoder for every text column (default: its own choice)")
+    parser.add_argument("--infer-limit", type=float,
+                        help="augurdb: USING infer_limit, the kept mixers' predict seconds a row (default: its own)")
     parser.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     parser.add_argument("--autogluon-python", default=str(ROOT / ".venv-autogluon" / "bin" / "python"),
                         help="the interpreter of AutoGluon's own environment (make bench-autogluon-env)")
@@ -401,8 +414,9 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown datasets {unknown}; known: {sorted(DATASETS)}")
     seeds = [int(s) for s in args.split_seeds.split(",")]
+    tuning = {"text_encoder": args.text_encoder, "infer_limit": args.infer_limit}
     if args.worker:
-        worker(args.worker, names[0], args.budget, args.text_encoder, seeds[0])
+        worker(args.worker, names[0], args.budget, tuning, seeds[0])
         return
     if args.check_values:
         from check_values import check_values
@@ -416,7 +430,7 @@ def main() -> None:
         for seed in seeds if DATASETS[name][1] is None else seeds[:1]:
             for system in systems:
                 python = args.autogluon_python if system == "autogluon" else sys.executable
-                result = run_isolated(system, name, args.budget, cores, args.text_encoder, python, seed)
+                result = run_isolated(system, name, args.budget, cores, tuning, python, seed)
                 results.append(result)
                 print(json.dumps(result), flush=True)
     first = [r for r in results if r.get("split_seed", seeds[0]) == seeds[0]]

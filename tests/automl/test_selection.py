@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from augurdb.automl.selection import tune_decision
-from augurdb.automl.tasks import BINARY, MULTICLASS, Task
+from augurdb.automl.selection import greedy_ensemble, tune_decision
+from augurdb.automl.tasks import BINARY, MULTICLASS, REGRESSION, Task
 
 
 def _calibrated(n: int, prior: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,3 +41,15 @@ def test_calibrated_multiclass_weighs_each_class_by_its_inverse_share(seed):
     rule = tune_decision(proba, y, Task(MULTICLASS, 3))
     share = np.bincount(y, minlength=3) / len(y)
     assert rule.class_weights == pytest.approx((1 / share / (1 / share).max()).tolist())
+
+
+def test_a_mixer_joins_the_ensemble_only_for_a_gain_beyond_noise():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=2000)
+    best = y + rng.normal(scale=0.5, size=len(y))
+    outputs = {"best": best,
+               "echo": best + rng.normal(scale=0.01, size=len(y)),  # the same errors: blending gains ~nothing
+               "independent": y + rng.normal(scale=0.5, size=len(y))}  # errors of its own: halves the variance
+    weights = greedy_ensemble(outputs, y, Task(REGRESSION))
+    assert len({"best", "echo"} & set(weights)) == 1  # whichever starts, its echo adds nothing
+    assert "independent" in weights

@@ -23,7 +23,14 @@ from .parsing import as_text, parse_quantity
 from .selection import DecisionRule, blend
 from .splits import make_split
 from .tasks import BINARY, EXTRA_METRICS, MULTICLASS, Task
-from .trainer import choose_ensemble, measure_predict_costs, refit_kept, repeat_cross_validation, train_mixers
+from .trainer import (
+    choose_ensemble,
+    compile_kept,
+    measure_predict_costs,
+    refit_kept,
+    repeat_cross_validation,
+    train_mixers,
+)
 from .type_inference import infer_types
 from .validation import check_columns, check_metrics, check_row_count, is_missing, target_stats, target_task
 from .vectorizer import vectorize
@@ -195,6 +202,7 @@ def analyse(bus: LearnBus) -> None:
 
     bus.progress.step("column importance")
     bus.importances = permutation_importance(score, bus.x[rows], y, bus.layout, bus.seed, bus.deadline)
+    compile_kept(bus)
     bus.model = _build_model(bus, {name: bus.refitted.get(name, mixer) for name, mixer in kept.items()})
 
 

@@ -18,7 +18,9 @@ def greedy_ensemble(outputs: dict[str, np.ndarray], y: np.ndarray, task: Task,
 
     Returns mixer name -> weight (summing to 1). Starts from the best single mixer and adds
     whichever mixer most lowers the loss of the running average; stops when nothing helps.
-    With ``limit``, the kept mixers' ``costs`` (predict seconds per row) sum to at most it: a
+    A mixer not yet kept joins only if it lowers the loss beyond two standard errors of the
+    per-row differences: each one adds its predict time to every row served, and a gain within
+    noise is none. With ``limit``, the kept mixers' ``costs`` (predict seconds per row) sum to at most it: a
     mixer that would break it is not added, and when none fits alone the fastest is kept.
     """
     names = list(outputs)
@@ -32,12 +34,18 @@ def greedy_ensemble(outputs: dict[str, np.ndarray], y: np.ndarray, task: Task,
     fits = [n for n in names if affordable(n)] or [min(names, key=lambda n: costs.get(n, 0.0))]
     best = min(fits, key=lambda n: task.loss(y, outputs[n]))
     counts[best], total, blend = 1, 1, outputs[best].copy()
-    current = task.loss(y, blend)
+    current = task.row_losses(y, blend)
+
+    def earns_its_place(name: str, losses: np.ndarray) -> bool:
+        gains = current - losses
+        return bool(counts[name]) or bool(gains.mean() > 2 * gains.std(ddof=1) / np.sqrt(len(gains)))
+
     for _ in range(_ENSEMBLE_ROUNDS):
-        trials = {n: task.loss(y, (blend * total + outputs[n]) / (total + 1)) for n in names
+        trials = {n: task.row_losses(y, (blend * total + outputs[n]) / (total + 1)) for n in names
                   if counts[n] or affordable(n)}
-        name = min(trials, key=trials.__getitem__)
-        if trials[name] >= current - 1e-9:
+        trials = {n: losses for n, losses in trials.items() if earns_its_place(n, losses)}
+        name = min(trials, key=lambda n: float(trials[n].mean()), default=None)
+        if name is None or trials[name].mean() >= current.mean() - 1e-9:
             break
         blend = (blend * total + outputs[name]) / (total + 1)
         counts[name] += 1

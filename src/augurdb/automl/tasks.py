@@ -46,10 +46,14 @@ class Task:
 
     def loss(self, y_true: np.ndarray, output: np.ndarray) -> float:
         """Smooth loss of raw outputs (probabilities or values) used to weight ensembles: lower is better."""
+        return float(np.mean(self.row_losses(y_true, output)))
+
+    def row_losses(self, y_true: np.ndarray, output: np.ndarray) -> np.ndarray:
+        """Each row's share of ``loss``: log loss for classes, squared error for numbers."""
         if self.is_classification:
             picked = np.clip(output[np.arange(len(y_true)), y_true.astype(int)], 1e-7, 1.0)
-            return float(-np.mean(np.log(picked)))
-        return float(np.mean((y_true - output) ** 2))
+            return -np.log(picked)
+        return (y_true - output) ** 2
 
 
 _MACRO = {"average": "macro", "zero_division": 0}

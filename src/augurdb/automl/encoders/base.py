@@ -33,7 +33,7 @@ class ColumnEncoder:
 
     name = "encoder"
     feature_names: list[str]
-    # Which of its features hold category codes (0, 1, 2, ... per label, -1 for none): labels,
+    # Which of its features hold category codes (0, 1, 2, ... per label, NaN for none): labels,
     # not amounts (TrainingData.categorical).
     category_codes: tuple[int, ...] = ()
 

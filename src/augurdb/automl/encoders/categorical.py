@@ -22,7 +22,7 @@ class CategoricalEncoder(ColumnEncoder):
 
     Columns with more distinct values also get the smoothed target mean per value (computed out of
     fold on the training rows, so a row never sees its own target), the value's log frequency, and
-    a category code (``category_codes``): the label's rank by frequency, -1 for one not coded.
+    a category code (``category_codes``): the label's rank by frequency, NaN (LightGBM's missing) for one not coded.
     Number-coded classes (1/2/3, or a concrete's age in days: 1, 3, 7, 28, 90, 365) also keep
     their value as NumericEncoder encodes a number (with its log-scaled copy where the codes are
     skewed), so order and scale are not lost.
@@ -106,7 +106,9 @@ class CategoricalEncoder(ColumnEncoder):
             freq = keys.lookup(self.frequency, default=0, missing=self.frequency.get("None", 0)).astype("float64")
             parts.append((np.log1p(freq) / np.log1p(self.n_rows)).reshape(-1, 1).astype("float32"))
         if self.codes is not None:
-            parts.append(keys.lookup(self.codes, default=-1, missing=-1).reshape(-1, 1).astype("float32"))
+            # NaN, not -1: LightGBM reads a negative category as missing anyway, but logs a warning
+            # for it on every Dataset and every predicted batch.
+            parts.append(keys.lookup(self.codes, default=np.nan, missing=np.nan).reshape(-1, 1).astype("float32"))
         return np.hstack(parts)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
@@ -159,7 +161,7 @@ class _Keys:
         self.codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
         self.strings = [str(u) for u in uniques]
 
-    def lookup(self, table: dict[str, int], default: int, missing: int) -> np.ndarray:
+    def lookup(self, table: dict[str, int], default: float, missing: float) -> np.ndarray:
         """table[str(value)] per row, `default` for unseen values and `missing` for missing ones."""
         mapped = np.array([table.get(s, default) for s in self.strings] + [missing])
         return mapped[self.codes]

@@ -27,7 +27,7 @@ class TrainingData:
     # Predict seconds per row this model may cost (predict_cost.py); a mixer whose size it can
     # choose (the number of trees) keeps within it, the others are weighed at selection.
     infer_limit: float | None = None
-    # Features that hold category codes (0, 1, 2, ... for a column's labels, -1 for a label not
+    # Features that hold category codes (0, 1, 2, ... for a column's labels, NaN for a label not
     # coded): labels, not amounts. A mixer that splits on categories takes them as such (LightGBM);
     # one that reads every feature as an amount leaves them out (amounts_only).
     categorical: tuple[int, ...] = ()
@@ -88,6 +88,11 @@ class Mixer:
         None when this mixer cannot (it needs held-out rows to know when to stop) or runs out of time."""
         return None
 
+    def compile(self, seconds: float) -> float:
+        """Once trained for good: make predict faster without changing its output, in at most
+        about ``seconds``; returns the seconds spent (0: nothing to do, or not worth the time)."""
+        return 0.0
+
 
 def per_class(contrib: np.ndarray, classes: np.ndarray | None, n_classes: int) -> np.ndarray:
     """Pick each row's class slice from contributions shaped (rows, features, classes)."""
@@ -118,6 +123,12 @@ class BaggedMixer(Mixer):
 
     def predict(self, x: Matrix) -> np.ndarray:
         return np.mean([member.predict(x) for member in self.members], axis=0)
+
+    def compile(self, seconds: float) -> float:
+        spent = 0.0
+        for member in self.members:
+            spent += member.compile(seconds - spent)
+        return spent
 
     def predict_with_spread(self, x: Matrix) -> tuple[np.ndarray, np.ndarray]:
         """(values, variance removed): the bag's values and, per row, how much less error variance

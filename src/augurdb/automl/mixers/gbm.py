@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import dataclass
 from typing import Literal, cast
 
 import lightgbm as lgb
@@ -14,7 +15,9 @@ from ..cores import available_threads
 from ..encoders.base import Matrix
 from ..predict_cost import fastest_seconds
 from ..tasks import BINARY, MULTICLASS
+from . import compiled_trees
 from .base import Mixer, TrainingData, per_class
+from .compiled_trees import CompiledTrees
 
 _MAX_ROUNDS = 3000
 # Explanations use the first trees only: TreeSHAP cost grows with every tree, while the first
@@ -72,6 +75,22 @@ VARIATIONS: tuple[tuple[str, dict, int], ...] = (
 # A variation replaces the current choice only if it lowers held-out loss by this share: on a
 # near tie the earlier (default) set is kept, as more or deeper trees cost prediction speed.
 _MIN_GAIN = 0.005
+# A variation that predicts more than this many times slower than the current choice must also
+# lower the held-out loss beyond two standard errors of its per-row differences. Slower trees
+# slow every model JOIN, and a gain within noise is none: on 20k rows of flights, linear leaves
+# lowered the loss by 0.5% (4.2 against a standard error of 7.6) and predicted 5x slower.
+_SLOWER = 1.25
+
+
+@dataclass
+class _Choice:
+    """One trained parameter set at its best affordable round, with what comparing it needs."""
+
+    booster: lgb.Booster
+    rounds: int
+    loss: float
+    row_losses: np.ndarray | None = None  # held-out, per row (computed when first compared)
+    cost: float | None = None  # predict seconds a row (timed when first compared)
 
 
 def _categories(features: tuple[int, ...]) -> list[int] | Literal["auto"]:
@@ -100,6 +119,8 @@ class LightGBMMixer(Mixer):
     tried: dict[str, float]  # parameter set name -> its best held-out loss (set by fit)
     round_cap: int | None = None  # most rounds that predict within infer_limit (set by fit)
     categorical: tuple[int, ...] = ()  # features split on as categories (TrainingData.categorical)
+    compiled: CompiledTrees | None = None  # the kept rounds as machine code (compile)
+    sparse_input = False  # trained on a sparse matrix (text): predicts from one, never compiled
 
     def _params(self, data: TrainingData) -> dict:
         n = data.x_train.shape[0]
@@ -126,10 +147,12 @@ class LightGBMMixer(Mixer):
 
     def fit(self, data: TrainingData, deadline: float) -> None:
         self.task, self.n_train, self.categorical = data.task, data.x_train.shape[0], data.categorical
+        self.sparse_input = sp.issparse(data.x_train)
         self.feature_mean = np.asarray(data.x_train.mean(axis=0), dtype=np.float64).ravel()
-        self.feature_mean[list(self.categorical)] = -1.0  # a code's "mean" is no label: occluded, it reads as missing
+        self.feature_mean[list(self.categorical)] = np.nan  # a code's "mean" is no label: occluded, it reads as missing
         base = self._params(data)
-        best_loss, slowest, self.tried, split_codes = np.inf, 0.0, {}, False
+        best: _Choice | None = None
+        slowest, self.tried, split_codes = 0.0, {}, False
         for name, variation, max_rounds in VARIATIONS:
             if _SPLIT_CODES in variation and not self.categorical:
                 continue
@@ -142,13 +165,43 @@ class LightGBMMixer(Mixer):
             cap = self._affordable_rounds(booster, data)
             losses = losses[:cap]
             slowest = max(slowest, time.monotonic() - started)
-            loss = float(np.min(losses))
-            self.tried[name] = round(loss, 6)
-            if loss < best_loss * (1 - _MIN_GAIN):
-                best_loss, self.variation, self.params = loss, name, params
+            tried = _Choice(booster, int(np.argmin(losses)) + 1, float(np.min(losses)))
+            self.tried[name] = round(tried.loss, 6)
+            if best is None or (tried.loss < best.loss * (1 - _MIN_GAIN) and self._earns_its_cost(tried, best, data)):
+                best, self.variation, self.params = tried, name, params
                 split_codes = split_codes or bool(variation.get(_SPLIT_CODES))
-                self.booster, self.best_iteration = booster, int(np.argmin(losses)) + 1
+                self.booster, self.best_iteration = booster, tried.rounds
                 self.round_cap = cap
+
+    def _earns_its_cost(self, challenger: _Choice, incumbent: _Choice, data: TrainingData) -> bool:
+        """Whether ``challenger``, of lower held-out loss, may replace ``incumbent``: it predicts
+        at most _SLOWER times slower, or its gain is beyond two standard errors. Constant leaves
+        are compiled once trained (compiled_trees), linear ones cannot be: those are slower
+        whatever LightGBM's own predict times."""
+        if not self._uncompiled_against_compiled(challenger, incumbent) and self._cost(challenger, data) <= _SLOWER * self._cost(incumbent, data):
+            return True
+        gains = self._row_losses(incumbent, data) - self._row_losses(challenger, data)
+        return bool(gains.mean() > 2 * gains.std(ddof=1) / np.sqrt(len(gains)))
+
+    @staticmethod
+    def _uncompiled_against_compiled(challenger: _Choice, incumbent: _Choice) -> bool:
+        return (compiled_trees.compilable(incumbent.booster) and not compiled_trees.compilable(challenger.booster)
+                and compiled_trees.available())
+
+    def _cost(self, choice: _Choice, data: TrainingData) -> float:
+        if choice.cost is None:
+            rows = data.x_valid[np.arange(_TIMED_BATCH) % data.x_valid.shape[0]]
+            choice.cost = self._seconds_per_row(choice.booster, rows, choice.rounds)
+        return choice.cost
+
+    def _row_losses(self, choice: _Choice, data: TrainingData) -> np.ndarray:
+        if choice.row_losses is None:
+            out = cast(np.ndarray, choice.booster.predict(data.x_valid, num_iteration=choice.rounds,
+                                                          num_threads=self._threads(data.x_valid)))
+            if self.task.kind == BINARY:
+                out = np.column_stack([1.0 - out, out])
+            choice.row_losses = self.task.row_losses(data.y_valid, out)
+        return choice.row_losses
 
     def _affordable_rounds(self, booster: lgb.Booster, data: TrainingData) -> int | None:
         """How many boosting rounds predict within ``data.infer_limit`` (None: all of them); the
@@ -215,7 +268,7 @@ class LightGBMMixer(Mixer):
         if stopped:  # an under-trained refit would be worse than the hold-out model
             return None
         refitted = copy.copy(self)
-        refitted.booster, refitted.best_iteration = booster, rounds
+        refitted.booster, refitted.best_iteration, refitted.compiled = booster, rounds, None
         return refitted
 
     def _threads(self, x: Matrix) -> int:
@@ -224,10 +277,28 @@ class LightGBMMixer(Mixer):
         # its speed after the nets had trained (concrete: 34 against 17 µs a row).
         return 1 if x.shape[0] < _SMALL_BATCH else available_threads()
 
+    def compile(self, seconds: float) -> float:
+        """The kept rounds as machine code (compiled_trees), when their estimated compile time
+        fits in ``seconds``. Not for sparse inputs (text), which compiled code cannot read: their
+        thousands of features also made compiling take minutes (sms_spam)."""
+        if (self.compiled is not None or self.sparse_input or not compiled_trees.compilable(self.booster)
+                or not compiled_trees.available()):
+            return 0.0
+        if compiled_trees.compile_seconds(self.booster, self.best_iteration) > seconds:
+            return 0.0
+        started = time.monotonic()
+        try:
+            self.compiled = CompiledTrees.build(self.booster, self.best_iteration)
+        except Exception as error:  # LightGBM's own predict stays: same output, slower
+            compiled_trees.log.warning("trees not compiled: %s", error)
+        return time.monotonic() - started
+
     def predict(self, x: Matrix) -> np.ndarray:
-        # Plain predictions are always dense (only pred_contrib on sparse input returns sparse).
-        out = cast(np.ndarray, self.booster.predict(x, num_iteration=self.best_iteration,
-                                                    num_threads=self._threads(x)))
+        out = self.compiled.predict(x, self._threads(x)) if self.compiled is not None and not sp.issparse(x) else None
+        if out is None:
+            # Plain predictions are always dense (only pred_contrib on sparse input returns sparse).
+            out = cast(np.ndarray, self.booster.predict(x, num_iteration=self.best_iteration,
+                                                        num_threads=self._threads(x)))
         if self.task.kind == BINARY:
             return np.column_stack([1.0 - out, out])
         return out
