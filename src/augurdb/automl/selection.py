@@ -7,7 +7,7 @@ from typing import cast
 
 import numpy as np
 
-from .tasks import BINARY, MULTICLASS, Task
+from .tasks import BINARY, MULTICLASS, Task, gain_beyond_noise
 
 _ENSEMBLE_ROUNDS = 25
 
@@ -37,8 +37,7 @@ def greedy_ensemble(outputs: dict[str, np.ndarray], y: np.ndarray, task: Task,
     current = task.row_losses(y, blend)
 
     def earns_its_place(name: str, losses: np.ndarray) -> bool:
-        gains = current - losses
-        return bool(counts[name]) or bool(gains.mean() > 2 * gains.std(ddof=1) / np.sqrt(len(gains)))
+        return bool(counts[name]) or gain_beyond_noise(current - losses)
 
     for _ in range(_ENSEMBLE_ROUNDS):
         trials = {n: task.row_losses(y, (blend * total + outputs[n]) / (total + 1)) for n in names

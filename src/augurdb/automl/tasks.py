@@ -56,6 +56,12 @@ class Task:
         return (y_true - output) ** 2
 
 
+def gain_beyond_noise(gains: np.ndarray) -> bool:
+    """Whether per-row gains in loss (before minus after, on the same held-out rows) average
+    more than two standard errors above zero: a gain a costlier choice must show to be kept."""
+    return bool(gains.mean() > 2 * gains.std(ddof=1) / np.sqrt(len(gains)))
+
+
 _MACRO = {"average": "macro", "zero_division": 0}
 # Held-out metrics a user may ask for besides the primary one (Lightwood's ``accuracy_functions``):
 # name -> (applies to classes?, metric of point predictions). Class metrics average over classes.

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from ..cores import available_threads
 from ..encoders.base import Matrix
 from ..predict_cost import fastest_seconds
-from ..tasks import BINARY, MULTICLASS
+from ..tasks import BINARY, MULTICLASS, gain_beyond_noise
 from . import compiled_trees
 from .base import Mixer, TrainingData, per_class
 from .compiled_trees import CompiledTrees
@@ -178,10 +178,9 @@ class LightGBMMixer(Mixer):
         at most _SLOWER times slower, or its gain is beyond two standard errors. Constant leaves
         are compiled once trained (compiled_trees), linear ones cannot be: those are slower
         whatever LightGBM's own predict times."""
-        if not self._uncompiled_against_compiled(challenger, incumbent) and self._cost(challenger, data) <= _SLOWER * self._cost(incumbent, data):
-            return True
-        gains = self._row_losses(incumbent, data) - self._row_losses(challenger, data)
-        return bool(gains.mean() > 2 * gains.std(ddof=1) / np.sqrt(len(gains)))
+        slower = (self._uncompiled_against_compiled(challenger, incumbent)
+                  or self._cost(challenger, data) > _SLOWER * self._cost(incumbent, data))
+        return not slower or gain_beyond_noise(self._row_losses(incumbent, data) - self._row_losses(challenger, data))
 
     @staticmethod
     def _uncompiled_against_compiled(challenger: _Choice, incumbent: _Choice) -> bool:
